@@ -18,7 +18,7 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	@touch $@
 
 test: lint npm
-	COWRITE_REQUIRE_QUILL=1 $(GO) test -race -count=1 ./...
+	COWRITE_STRICT=1 $(GO) test -race -count=1 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
