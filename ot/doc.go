@@ -16,8 +16,8 @@
 // Compose, Transform, TransformPosition and Invert give exactly the results
 // of quill-delta 5.1.0 on every input both accept; a differential test
 // against quill-delta itself checks this. Diff applies exactly and is
-// minimal in characters, but may choose other ops than quill-delta where
-// several answers are equally small.
+// small, minimal in characters on short documents (see Diff), but may
+// choose other ops than quill-delta.
 //
 // Differences from quill-delta, all on input it accepts but Cowrite refuses:
 // counts must be whole numbers from 1 to MaxCount; an op must have exactly
