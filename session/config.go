@@ -1,0 +1,71 @@
+package session
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Config configures a Manager. The zero value of every field but Store means
+// its default, never "unlimited" or "none".
+type Config struct {
+	// Store keeps documents durably. Required.
+	Store Store
+
+	// Logger receives the manager's logs. Default: no logs.
+	Logger *zerolog.Logger
+
+	// HelloTimeout is how long a connection may take to send hello.
+	// Default 10s.
+	HelloTimeout time.Duration
+
+	// IdleUnload is how long a room stays loaded with nobody in it.
+	// Default 30s.
+	IdleUnload time.Duration
+
+	// SnapshotEvery is how many ops a room sequences between snapshots.
+	// Default 1000.
+	SnapshotEvery int
+
+	// Window is how many recent ops a room keeps in memory. Default
+	// doc.DefaultWindow.
+	Window int
+
+	// MaxCatchUp is the most ops a welcome carries; a client further behind
+	// gets a snapshot and must rebase. Default 5000.
+	MaxCatchUp int
+
+	// PresenceInterval is the least time between two presence broadcasts of
+	// one client: updates in between are coalesced. Default 50ms.
+	PresenceInterval time.Duration
+
+	// Batch is the most messages a room handles between two commits.
+	// Default 512.
+	Batch int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		nop := zerolog.Nop()
+		c.Logger = &nop
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = 10 * time.Second
+	}
+	if c.IdleUnload <= 0 {
+		c.IdleUnload = 30 * time.Second
+	}
+	if c.SnapshotEvery <= 0 {
+		c.SnapshotEvery = 1000
+	}
+	if c.MaxCatchUp <= 0 {
+		c.MaxCatchUp = 5000
+	}
+	if c.PresenceInterval <= 0 {
+		c.PresenceInterval = 50 * time.Millisecond
+	}
+	if c.Batch <= 0 {
+		c.Batch = 512
+	}
+	return c
+}

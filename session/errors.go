@@ -1,0 +1,23 @@
+package session
+
+import (
+	"errors"
+	"regexp"
+)
+
+// ErrShutdown reports a call made after the manager began to close.
+var ErrShutdown = errors.New("session: server shutting down")
+
+// ErrBadDocID reports a document id outside the allowed pattern.
+var ErrBadDocID = errors.New("session: invalid document id")
+
+// ErrRoomFailed reports a room that stopped because its store failed; the
+// op was not applied.
+var ErrRoomFailed = errors.New("session: document closed after a store failure")
+
+// docID is the pattern of document ids: 1 to 128 characters of A-Z a-z 0-9
+// . _ -, not starting with a dot.
+var docID = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
+
+// ValidDocID reports whether id is a valid document id.
+func ValidDocID(id string) bool { return docID.MatchString(id) }

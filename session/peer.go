@@ -1,0 +1,171 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// A Peer is one client's session: it waits for hello, joins the room and
+// hands it the client's messages. Receive and Closed are called by the
+// transport; Receive calls come one at a time, in the order the frames
+// arrived.
+type Peer struct {
+	m     *Manager
+	docID string
+	conn  Conn
+
+	helloTimer *time.Timer
+
+	// mu guards the fields below.
+	mu     sync.Mutex
+	state  peerState
+	room   *room
+	member *member
+}
+
+type peerState int
+
+const (
+	awaitingHello peerState = iota
+	joining
+	joined
+	gone
+)
+
+// Receive handles one frame from the client. It may block while the room
+// is busy, which slows the client's reads: backpressure, not loss.
+func (p *Peer) Receive(frame []byte) {
+	p.mu.Lock()
+	state, r, mem := p.state, p.room, p.member
+	p.mu.Unlock()
+	if state == gone {
+		return
+	}
+	msg, err := DecodeClient(frame)
+	if err != nil {
+		var pe *ProtocolError
+		code := CodeBadFrame
+		if errors.As(err, &pe) {
+			code = pe.Code
+		}
+		if state != joined || code == CodeBadFrame || code == CodeUnknownType {
+			p.fail(code, err.Error())
+			return
+		}
+		// A well-formed frame with a bad field is refused, and the
+		// session goes on.
+		p.sendError(code, err.Error(), 0)
+		return
+	}
+	switch msg := msg.(type) {
+	case *Hello:
+		if state != awaitingHello {
+			p.fail(CodeNotHello, "hello sent twice")
+			return
+		}
+		p.hello(msg)
+	case *Submit:
+		if state != joined {
+			p.fail(CodeNotHello, "op before hello")
+			return
+		}
+		if !r.post(context.Background(), event{kind: evOp, member: mem, submit: *msg}) {
+			p.closeWith(CodeUnavailable, "the document closed", CloseResync)
+		}
+	case *SetPresence:
+		if state != joined {
+			p.fail(CodeNotHello, "presence before hello")
+			return
+		}
+		if !r.post(context.Background(), event{kind: evPresence, member: mem, sel: msg.Sel}) {
+			p.closeWith(CodeUnavailable, "the document closed", CloseResync)
+		}
+	default:
+		p.fail(CodeUnknownType, "not a message a client sends")
+	}
+}
+
+func (p *Peer) hello(h *Hello) {
+	p.helloTimer.Stop()
+	if h.Version != ProtocolVersion {
+		p.fail(CodeVersion, "this server speaks protocol version 1")
+		return
+	}
+	if !ValidDocID(p.docID) {
+		p.closeWith(CodeBadDocID, "invalid document id", CloseNotFound)
+		return
+	}
+	p.mu.Lock()
+	p.state = joining
+	p.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), p.m.cfg.HelloTimeout)
+	defer cancel()
+	if err := p.m.ensure(ctx, p.docID); err != nil {
+		p.storeFailed(err)
+		return
+	}
+	r, err := p.m.acquire(p.docID)
+	if err != nil {
+		p.closeWith(CodeShuttingDown, "server shutting down", CloseGoingAway)
+		return
+	}
+	mem := &member{peer: p, conn: p.conn, hello: *h, access: AccessEdit}
+	p.mu.Lock()
+	if p.state == gone {
+		// The connection closed while we were joining.
+		p.mu.Unlock()
+		p.m.release(r)
+		return
+	}
+	p.state, p.room, p.member = joined, r, mem
+	p.mu.Unlock()
+	if !r.post(ctx, event{kind: evJoin, member: mem}) {
+		p.storeFailed(r.failure())
+	}
+}
+
+func (p *Peer) storeFailed(err error) {
+	p.m.cfg.Logger.Error().Err(err).Str("doc", p.docID).Msg("open document")
+	p.closeWith(CodeUnavailable, "the document cannot be opened", CloseUnavailable)
+}
+
+func (p *Peer) helloTimeout() {
+	p.mu.Lock()
+	waiting := p.state == awaitingHello
+	p.mu.Unlock()
+	if waiting {
+		p.closeWith(CodeNotHello, "no hello in time", CloseHelloTimeout)
+	}
+}
+
+// fail refuses a protocol violation and closes the connection.
+func (p *Peer) fail(code, msg string) { p.closeWith(code, msg, CloseProtocol) }
+
+func (p *Peer) closeWith(code, msg string, closeCode int) {
+	p.sendError(code, msg, 0)
+	p.conn.Close(closeCode, msg)
+	p.Closed()
+}
+
+func (p *Peer) sendError(code, msg string, seq uint64) {
+	if frame, err := Encode(&Error{Code: code, Msg: msg, Seq: seq}); err == nil {
+		_ = p.conn.Send(frame) // the connection may be closing; nothing to add
+	}
+}
+
+// Closed tells the session that the connection ended. It is safe to call
+// more than once.
+func (p *Peer) Closed() {
+	p.helloTimer.Stop()
+	p.mu.Lock()
+	state, r, mem := p.state, p.room, p.member
+	p.state = gone
+	p.mu.Unlock()
+	if state == joined {
+		r.post(context.Background(), event{kind: evLeave, member: mem})
+		p.m.release(r)
+	}
+}

@@ -1,0 +1,567 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cowrite/cowrite/doc"
+	"github.com/cowrite/cowrite/ot"
+)
+
+// storeTimeout bounds every store call a room makes.
+const storeTimeout = 30 * time.Second
+
+type evKind int
+
+const (
+	evJoin evKind = iota
+	evLeave
+	evOp
+	evPresence
+	evSubmit
+	evDelete
+)
+
+// An event is work for a room, posted by peers and the manager.
+type event struct {
+	kind   evKind
+	member *member
+	submit Submit
+	sel    *Selection
+	change doc.Change        // evSubmit
+	reply  chan submitResult // evSubmit, evDelete
+}
+
+type submitResult struct {
+	seq doc.Sequenced
+	err error
+}
+
+// A member is a joined connection, as its room sees it. Only the room's
+// goroutine touches a member after the join.
+type member struct {
+	peer   *Peer
+	conn   Conn
+	hello  Hello
+	access string
+	sel    *Selection
+	dirty  bool // sel changed since the last presence broadcast
+}
+
+// A room owns one open document: one goroutine (run) sequences its ops,
+// commits them, and fans out acks, ops and presence, in revision order.
+type room struct {
+	m  *Manager
+	id string
+
+	refs int // guarded by m.mu
+
+	inbox    chan event
+	quit     chan struct{}
+	quitOnce sync.Once
+	done     chan struct{} // closed when run returns
+	err      error         // why run returned early; read after done
+
+	// Owned by run.
+	doc      *doc.Document
+	members  map[string]*member // by client id
+	lastSnap doc.Rev
+	log      zerolog.Logger
+	out      []output        // what to send once the current batch is durable
+	fresh    []doc.Sequenced // sequenced in the current batch, not yet durable
+	prev     doc.Rev         // the durable revision the batch extends
+	presence *time.Timer
+	armed    bool // presence timer running
+}
+
+// An output is a frame for one member, or for all but one, or a reply.
+type output struct {
+	to     *member // nil: every member but except
+	except *member
+	frame  []byte
+	reply  chan submitResult
+	result submitResult
+}
+
+func newRoom(m *Manager, id string) *room {
+	return &room{
+		m:       m,
+		id:      id,
+		inbox:   make(chan event, m.cfg.Batch),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		members: map[string]*member{},
+		log:     m.cfg.Logger.With().Str("doc", id).Logger(),
+	}
+}
+
+// post hands ev to the room. It reports false when the room has stopped.
+func (r *room) post(ctx context.Context, ev event) bool {
+	select {
+	case r.inbox <- ev:
+		return true
+	case <-r.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// failure returns why the room stopped.
+func (r *room) failure() error {
+	<-r.done
+	if r.err != nil {
+		return r.err
+	}
+	return ErrShutdown
+}
+
+func (r *room) shutdown() { r.quitOnce.Do(func() { close(r.quit) }) }
+
+func (r *room) run() {
+	defer close(r.done)
+	if err := r.load(); err != nil {
+		r.err = err
+		r.m.forget(r)
+		r.log.Error().Err(err).Msg("load document")
+		r.refuseQueued(err)
+		return
+	}
+	idle := time.NewTimer(r.m.cfg.IdleUnload)
+	defer idle.Stop()
+	r.presence = time.NewTimer(time.Hour)
+	r.presence.Stop()
+	defer r.presence.Stop()
+	for {
+		select {
+		case ev := <-r.inbox:
+			batch := r.collect(ev)
+			if !r.handle(batch) {
+				return
+			}
+		case <-r.presence.C:
+			r.armed = false
+			r.flushPresence()
+		case <-idle.C:
+			if len(r.members) == 0 && r.m.unload(r) {
+				r.snapshot()
+				r.refuseQueued(ErrShutdown)
+				r.log.Debug().Int64("rev", int64(r.doc.Rev())).Msg("unloaded")
+				return
+			}
+		case <-r.quit:
+			r.handle(r.collect())
+			r.snapshot()
+			for _, mem := range r.members {
+				mem.conn.Close(CloseGoingAway, "server shutting down")
+			}
+			r.refuseQueued(ErrShutdown)
+			return
+		}
+		if len(r.members) == 0 {
+			idle.Reset(r.m.cfg.IdleUnload)
+		}
+	}
+}
+
+func (r *room) load() error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	stored, err := r.m.cfg.Store.Load(ctx, r.id)
+	if err != nil {
+		return err
+	}
+	window := max(r.m.cfg.Window, 2*r.m.cfg.Batch)
+	d, err := doc.Load(stored, doc.Options{Window: window})
+	if err != nil {
+		return errors.Join(doc.ErrCorrupt, err)
+	}
+	r.doc, r.lastSnap, r.prev = d, stored.SnapshotRev, d.Rev()
+	return nil
+}
+
+// collect returns first and whatever else is queued, up to a batch.
+func (r *room) collect(first ...event) []event {
+	batch := first
+	for len(batch) < r.m.cfg.Batch {
+		select {
+		case ev := <-r.inbox:
+			batch = append(batch, ev)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// refuseQueued answers the events left in the inbox of a stopped room.
+func (r *room) refuseQueued(err error) {
+	for {
+		select {
+		case ev := <-r.inbox:
+			if ev.reply != nil {
+				ev.reply <- submitResult{err: err}
+			}
+			if ev.kind == evJoin {
+				code, closeCode := CodeUnavailable, CloseUnavailable
+				if errors.Is(err, ErrShutdown) {
+					code, closeCode = CodeShuttingDown, CloseGoingAway
+				} else if errors.Is(err, doc.ErrNotFound) {
+					code, closeCode = CodeNotFound, CloseNotFound
+				}
+				ev.member.peer.closeWith(code, "the document is not available", closeCode)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// handle runs a batch of events and commits what they sequenced. It
+// reports false when the room must stop.
+func (r *room) handle(batch []event) bool {
+	for _, ev := range batch {
+		switch ev.kind {
+		case evJoin:
+			// A newcomer's welcome holds only durable state, and no op
+			// reaches it before its welcome.
+			if !r.commit() {
+				return false
+			}
+			r.join(ev.member)
+		case evLeave:
+			r.leave(ev.member)
+		case evOp:
+			r.op(ev.member, ev.submit)
+		case evSubmit:
+			r.submit(ev.change, ev.reply)
+		case evPresence:
+			r.setPresence(ev.member, ev.sel)
+		case evDelete:
+			if !r.commit() {
+				return false
+			}
+			for _, mem := range r.members {
+				mem.conn.Close(CloseNotFound, "document deleted")
+			}
+			r.members = map[string]*member{}
+			r.err = doc.ErrNotFound
+			r.m.forget(r)
+			ev.reply <- submitResult{}
+			r.refuseQueued(doc.ErrNotFound)
+			return false
+		}
+	}
+	return r.commit()
+}
+
+// sequence runs the sequencer step, fetching older ops from the store when
+// the change's base has left the window.
+func (r *room) sequence(c doc.Change) (doc.Sequenced, bool, error) {
+	s, dup, err := r.doc.Submit(c)
+	if !errors.Is(err, doc.ErrStaleBase) {
+		return s, dup, err
+	}
+	// Ops at or below Oldest are durable: the ops of the current batch are
+	// all in the window.
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	older, err := r.m.cfg.Store.Ops(ctx, r.id, c.Base, r.doc.Oldest())
+	if err != nil {
+		return doc.Sequenced{}, false, err
+	}
+	return r.doc.SubmitWith(c, older)
+}
+
+func (r *room) op(mem *member, sub Submit) {
+	if r.members[mem.hello.Client] != mem {
+		return // evicted or replaced; its ops are not taken
+	}
+	if mem.access != AccessEdit {
+		r.queue(output{to: mem, frame: encode(&Error{Code: CodeReadOnly, Msg: "this connection may not edit", Seq: sub.Seq})})
+		return
+	}
+	c := doc.Change{Client: mem.hello.Client, Seq: sub.Seq, Base: sub.Base, Delta: sub.Delta, Author: mem.hello.Name, Time: time.Now().UTC()}
+	s, dup, err := r.sequence(c)
+	if err != nil {
+		code, msg := errorCode(err)
+		if code == CodeInternal {
+			r.log.Error().Err(err).Str("client", c.Client).Msg("sequence op")
+		}
+		r.queue(output{to: mem, frame: encode(&Error{Code: code, Msg: msg, Seq: sub.Seq})})
+		return
+	}
+	r.queue(output{to: mem, frame: encode(&Ack{Seq: sub.Seq, Rev: s.Rev})})
+	if !dup {
+		r.fresh = append(r.fresh, s)
+		r.queue(output{except: mem, frame: encode(remote(s))})
+	}
+}
+
+func (r *room) submit(c doc.Change, reply chan submitResult) {
+	s, dup, err := r.sequence(c)
+	if err != nil {
+		reply <- submitResult{err: err}
+		return
+	}
+	if !dup {
+		r.fresh = append(r.fresh, s)
+		r.queue(output{frame: encode(remote(s))})
+	}
+	r.queue(output{reply: reply, result: submitResult{seq: s}})
+}
+
+func remote(s doc.Sequenced) *Remote {
+	return &Remote{Rev: s.Rev, Delta: s.Delta, Client: s.Client, Seq: s.Seq, Author: s.Author}
+}
+
+func (r *room) queue(o output) { r.out = append(r.out, o) }
+
+// commit makes the batch's ops durable, then sends what waited for them.
+// On a store failure it stops the room: its clients reconnect and resend,
+// and the next join loads the durable state afresh.
+func (r *room) commit() bool {
+	if len(r.fresh) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		err := r.m.cfg.Store.Append(ctx, r.id, r.prev, r.fresh)
+		cancel()
+		if err != nil {
+			r.fail(err)
+			return false
+		}
+		for _, s := range r.fresh {
+			r.transformSelections(s.Delta)
+		}
+		r.prev = r.doc.Rev()
+		r.fresh = r.fresh[:0]
+	}
+	for i, o := range r.out {
+		r.deliver(o)
+		r.out[i] = output{}
+	}
+	r.out = r.out[:0]
+	if r.doc.Rev()-r.lastSnap >= doc.Rev(r.m.cfg.SnapshotEvery) {
+		r.snapshot()
+	}
+	return true
+}
+
+func (r *room) deliver(o output) {
+	switch {
+	case o.reply != nil:
+		o.reply <- o.result
+	case o.to != nil:
+		if r.members[o.to.hello.Client] == o.to {
+			r.send(o.to, o.frame)
+		}
+	default:
+		for _, mem := range r.members {
+			if mem != o.except {
+				r.send(mem, o.frame)
+			}
+		}
+	}
+}
+
+// fail stops the room after a store failure. Nothing of the batch was
+// acknowledged.
+func (r *room) fail(err error) {
+	r.log.Error().Err(err).Int64("rev", int64(r.prev)).Int("ops", len(r.fresh)).Msg("commit failed; closing document")
+	r.err = errors.Join(ErrRoomFailed, err)
+	r.m.forget(r)
+	for _, o := range r.out {
+		if o.reply != nil {
+			o.reply <- submitResult{err: r.err}
+		}
+	}
+	for _, mem := range r.members {
+		mem.conn.Close(CloseInternal, "document closed after a store failure")
+	}
+	r.members = map[string]*member{}
+	r.refuseQueued(r.err)
+}
+
+// snapshot stores the content when it moved since the last snapshot.
+func (r *room) snapshot() {
+	if r.doc.Rev() == r.lastSnap {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := r.m.cfg.Store.SaveSnapshot(ctx, r.id, r.doc.Rev(), r.doc.Snapshot()); err != nil {
+		// The log holds everything; a missing snapshot only slows loading.
+		r.log.Warn().Err(err).Int64("rev", int64(r.doc.Rev())).Msg("save snapshot")
+		return
+	}
+	r.lastSnap = r.doc.Rev()
+}
+
+// send writes a frame to a member, evicting it when it cannot keep up.
+func (r *room) send(mem *member, frame []byte) {
+	if frame == nil {
+		return
+	}
+	switch err := mem.conn.Send(frame); {
+	case errors.Is(err, ErrSlow):
+		r.log.Info().Str("client", mem.hello.Client).Msg("slow consumer disconnected")
+		mem.conn.Close(CloseTooSlow, "too slow to read; reconnect and catch up")
+		r.leave(mem)
+	case err != nil:
+		r.leave(mem)
+	}
+}
+
+func (r *room) join(mem *member) {
+	h := mem.hello
+	if old := r.members[h.Client]; old != nil {
+		// The same tab reconnected before its old connection was noticed
+		// gone: the new one takes over without a leave.
+		delete(r.members, h.Client)
+		old.conn.Close(CloseNormal, "replaced by a newer connection")
+	}
+	w := &Welcome{Epoch: r.doc.Epoch(), Rev: r.doc.Rev(), Access: mem.access}
+	if cs, ok := r.doc.Client(h.Client); ok {
+		w.Seq = cs.Seq
+	}
+	switch {
+	case h.Rev < 0:
+		w.Snapshot = snapshotOf(r.doc)
+	case h.Epoch != "" && h.Epoch != r.doc.Epoch(), h.Rev > r.doc.Rev(), r.doc.Rev()-h.Rev > doc.Rev(r.m.cfg.MaxCatchUp):
+		w.Snapshot, w.Reset = snapshotOf(r.doc), true
+	default:
+		ops, err := r.catchUp(h.Rev)
+		if err != nil {
+			r.log.Warn().Err(err).Int64("rev", int64(h.Rev)).Msg("catch up from the store")
+			w.Snapshot, w.Reset = snapshotOf(r.doc), true
+		} else {
+			w.Ops = ops
+		}
+	}
+	for _, other := range r.members {
+		w.Presence = append(w.Presence, *presenceOf(other))
+	}
+	r.members[h.Client] = mem
+	r.send(mem, encode(w))
+	if r.members[h.Client] != mem {
+		return // too slow for its own welcome
+	}
+	announce := encode(presenceOf(mem))
+	for _, other := range r.members {
+		if other != mem {
+			r.send(other, announce)
+		}
+	}
+}
+
+func snapshotOf(d *doc.Document) *ot.Delta {
+	s := d.Snapshot()
+	return &s
+}
+
+// catchUp returns the ops after rev, from the window or the store.
+func (r *room) catchUp(rev doc.Rev) ([]Remote, error) {
+	ops, err := r.doc.Since(rev)
+	if errors.Is(err, doc.ErrStaleBase) {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		ops, err = r.m.cfg.Store.Ops(ctx, r.id, rev, r.doc.Rev())
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Remote, len(ops))
+	for i, s := range ops {
+		out[i] = *remote(s)
+	}
+	return out, nil
+}
+
+func presenceOf(mem *member) *Presence {
+	return &Presence{Client: mem.hello.Client, Name: mem.hello.Name, Color: mem.hello.Color, Sel: mem.sel}
+}
+
+func (r *room) leave(mem *member) {
+	if r.members[mem.hello.Client] != mem {
+		return
+	}
+	delete(r.members, mem.hello.Client)
+	frame := encode(&Leave{Client: mem.hello.Client})
+	for _, other := range r.members {
+		r.send(other, frame)
+	}
+}
+
+// setPresence records a member's selection, clamped to the document; it is
+// broadcast with the next presence flush.
+func (r *room) setPresence(mem *member, sel *Selection) {
+	if r.members[mem.hello.Client] != mem {
+		return
+	}
+	if sel != nil {
+		n := r.doc.Len()
+		index := min(sel.Index, n)
+		sel = &Selection{Index: index, Length: min(sel.Length, n-index)}
+	}
+	mem.sel, mem.dirty = sel, true
+	if !r.armed {
+		r.armed = true
+		r.presence.Reset(r.m.cfg.PresenceInterval)
+	}
+}
+
+func (r *room) flushPresence() {
+	for _, mem := range r.members {
+		if !mem.dirty {
+			continue
+		}
+		mem.dirty = false
+		frame := encode(presenceOf(mem))
+		for _, other := range r.members {
+			if other != mem {
+				r.send(other, frame)
+			}
+		}
+	}
+}
+
+// transformSelections moves every stored selection through an op.
+func (r *room) transformSelections(d ot.Delta) {
+	for _, mem := range r.members {
+		if mem.sel == nil {
+			continue
+		}
+		start := d.TransformPosition(mem.sel.Index, false)
+		end := d.TransformPosition(mem.sel.Index+mem.sel.Length, false)
+		mem.sel = &Selection{Index: start, Length: max(end-start, 0)}
+	}
+}
+
+// encode encodes a message the server built itself from validated values,
+// so it does not fail; if it ever did, the frame is nil and not sent.
+func encode(msg any) []byte {
+	frame, _ := Encode(msg)
+	return frame
+}
+
+// errorCode maps a sequencing error to its wire code and message.
+func errorCode(err error) (code, msg string) {
+	switch {
+	case errors.Is(err, ot.ErrInvalid):
+		return CodeBadDelta, err.Error()
+	case errors.Is(err, ot.ErrLength), errors.Is(err, ot.ErrSurrogate):
+		return CodeDoesNotFit, err.Error()
+	case errors.Is(err, doc.ErrFutureBase):
+		return CodeFutureRev, "base revision is ahead of the document"
+	case errors.Is(err, doc.ErrSeqConflict):
+		return CodeSeqConflict, "seq was already applied with a different op"
+	case errors.Is(err, doc.ErrSeqOld):
+		return CodeSeqOld, "seq is below the last one applied"
+	case errors.Is(err, doc.ErrClient):
+		return CodeBadMessage, "op needs a seq from 1"
+	}
+	return CodeInternal, "the op could not be applied"
+}
