@@ -1,10 +1,32 @@
 // Command cowrite is the Cowrite server: real-time collaborative rich-text
 // editing in one binary.
+//
+//	cowrite serve [flags]   run the server (the default command)
+//	cowrite version         print the version
+//
+// Every flag of serve can also be set by an environment variable named
+// COWRITE_ and the flag's name in upper case with - as _; a flag given on
+// the command line wins.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cowrite/cowrite/persist"
+	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/web"
 )
 
 func main() {
@@ -16,15 +38,149 @@ func main() {
 
 func run(args []string) error {
 	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return fmt.Errorf("serve: the server is not built yet; this build holds the OT engine and the document model")
+		return serve(args)
 	case "version":
 		fmt.Println("cowrite (development)")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (commands: serve, version)", cmd)
+}
+
+// serveConfig is serve's configuration, from flags and environment.
+type serveConfig struct {
+	addr           string
+	data           string
+	sync           bool
+	snapshotEvery  int
+	idleUnload     time.Duration
+	logLevel       string
+	maxFrame       int64
+	allowedOrigins string
+	shutdownWait   time.Duration
+}
+
+func parseServe(args []string) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&c.data, "data", "./data", "data directory (created if missing; one process at a time)")
+	fs.BoolVar(&c.sync, "sync", true, "sync every commit to disk before acknowledging; with -sync=false a power failure or OS crash can lose the last acknowledged edits (a process crash cannot)")
+	fs.IntVar(&c.snapshotEvery, "snapshot-every", 1000, "ops between snapshots of a document")
+	fs.DurationVar(&c.idleUnload, "idle-unload", 30*time.Second, "how long a document with nobody in it stays in memory")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Int64Var(&c.maxFrame, "max-frame", 1<<20, "largest WebSocket frame and REST body, in bytes")
+	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
+	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := envDefaults(fs); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	return c, nil
+}
+
+// envDefaults sets every flag not given on the command line from its
+// COWRITE_ environment variable.
+func envDefaults(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "COWRITE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && !given[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", name, e)
+			}
+		}
+	})
+	return err
+}
+
+func serve(args []string) error {
+	c, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	level, err := zerolog.ParseLevel(c.logLevel)
+	if err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	store, err := persist.Open(ctx, persist.Options{Dir: c.data, NoSync: !c.sync, Logger: log.With().Str("component", "badger").Logger()})
+	if err != nil {
+		return err
+	}
+	if !c.sync {
+		log.Warn().Msg("sync is off: a power failure or OS crash can lose acknowledged edits")
+	}
+	manager := session.NewManager(session.Config{
+		Store:         store,
+		Logger:        &log,
+		SnapshotEvery: c.snapshotEvery,
+		IdleUnload:    c.idleUnload,
+	})
+	var origins []string
+	for _, o := range strings.Split(c.allowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins})
+	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	log.Info().Str("addr", ln.Addr().String()).Str("data", c.data).Bool("sync", c.sync).Msg("cowrite serving")
+	served := make(chan error, 1)
+	go func() { served <- httpServer.Serve(ln) }()
+
+	select {
+	case err = <-served:
+		log.Error().Err(err).Msg("http server stopped")
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+	}
+	stop()
+
+	// Shut down in reverse order of construction: stop accepting, let the
+	// rooms commit, snapshot and close their sockets with 1001, then drop
+	// what is left and close the store.
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownWait)
+	defer cancel()
+	var errs []error
+	shutdownHTTP := make(chan error, 1)
+	go func() { shutdownHTTP <- httpServer.Shutdown(sctx) }()
+	if err := manager.Close(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := handler.Close(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := <-shutdownHTTP; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	if err := store.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info().Msg("stopped")
+	return nil
 }

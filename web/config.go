@@ -1,0 +1,68 @@
+package web
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cowrite/cowrite/session"
+)
+
+// Config configures the HTTP surface. The zero value of every field but
+// Manager means its default, never "unlimited".
+type Config struct {
+	// Manager runs the documents. Required.
+	Manager *session.Manager
+
+	// Logger receives request logs. Default: no logs.
+	Logger *zerolog.Logger
+
+	// MaxFrame is the largest WebSocket frame, and the largest REST request
+	// body, in bytes. Default 1 MiB.
+	MaxFrame int64
+
+	// SendBuffer is how many frames may wait to be written to one client;
+	// a client further behind is disconnected with session.CloseTooSlow.
+	// Default 256.
+	SendBuffer int
+
+	// AllowedOrigins lists the origins, exactly as browsers send them
+	// ("https://app.example.com"), whose pages may open WebSockets besides
+	// the server's own. Default none: same-origin pages and clients that
+	// send no Origin.
+	AllowedOrigins []string
+
+	// WriteWait bounds one frame's write. Default 10s.
+	WriteWait time.Duration
+
+	// PongWait is how long a silent client stays connected; the server
+	// pings it at nine tenths of that. Default 60s.
+	PongWait time.Duration
+
+	// Ready reports whether the server can serve: /readyz answers 503 with
+	// its error. Default: ready.
+	Ready func() error
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		nop := zerolog.Nop()
+		c.Logger = &nop
+	}
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = 1 << 20
+	}
+	if c.SendBuffer <= 0 {
+		c.SendBuffer = 256
+	}
+	if c.WriteWait <= 0 {
+		c.WriteWait = 10 * time.Second
+	}
+	if c.PongWait <= 0 {
+		c.PongWait = 60 * time.Second
+	}
+	if c.Ready == nil {
+		c.Ready = func() error { return nil }
+	}
+	return c
+}

@@ -1,0 +1,74 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/olahol/melody"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+)
+
+// Server is Cowrite's HTTP handler: REST API, WebSocket endpoint, health.
+type Server struct {
+	cfg    Config
+	melody *melody.Melody
+	router chi.Router
+}
+
+// New returns the server's handler over cfg.Manager.
+func New(cfg Config) *Server {
+	srv := &Server{cfg: cfg.withDefaults()}
+	srv.melody = srv.newMelody()
+
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Use(hlog.NewHandler(*srv.cfg.Logger))
+	r.Use(hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
+		level := zerolog.DebugLevel
+		if status >= 500 {
+			level = zerolog.WarnLevel
+		}
+		hlog.FromRequest(r).WithLevel(level).
+			Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+			Int("size", size).Dur("duration", d).Msg("request")
+	}))
+
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", srv.ready)
+	r.Route("/v1/docs", func(r chi.Router) {
+		r.Get("/", srv.listDocs)
+		r.Post("/", srv.createDoc)
+		r.Get("/{id}", srv.getDoc)
+		r.Delete("/{id}", srv.deleteDoc)
+		r.Get("/{id}/ops", srv.getOps)
+		r.Post("/{id}/ops", srv.postOp)
+		// No timeout middleware here: it would cancel live sessions.
+		r.Get("/{id}/ws", srv.serveWS)
+	})
+	srv.router = r
+	return srv
+}
+
+// ServeHTTP serves a request.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.router.ServeHTTP(w, r) }
+
+// Close drops every WebSocket that is still open. Call it after the
+// manager closed its sessions with their close codes.
+func (srv *Server) Close(ctx context.Context) error {
+	_ = ctx
+	return srv.melody.Close()
+}
+
+func (srv *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if err := srv.cfg.Ready(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
