@@ -145,9 +145,16 @@ func (p *Peer) helloTimeout() {
 func (p *Peer) fail(code, msg string) { p.closeWith(code, msg, CloseProtocol) }
 
 func (p *Peer) closeWith(code, msg string, closeCode int) {
+	p.refuse(code, msg, closeCode)
+	p.Closed()
+}
+
+// refuse tells the client why and closes its connection; the transport
+// then calls Closed. Rooms call it rather than closeWith, which would post
+// to the room itself.
+func (p *Peer) refuse(code, msg string, closeCode int) {
 	p.sendError(code, msg, 0)
 	p.conn.Close(closeCode, msg)
-	p.Closed()
 }
 
 func (p *Peer) sendError(code, msg string, seq uint64) {

@@ -213,7 +213,7 @@ func (r *room) refuseQueued(err error) {
 				} else if errors.Is(err, doc.ErrNotFound) {
 					code, closeCode = CodeNotFound, CloseNotFound
 				}
-				ev.member.peer.closeWith(code, "the document is not available", closeCode)
+				ev.member.peer.refuse(code, "the document is not available", closeCode)
 			}
 		default:
 			return
