@@ -138,7 +138,7 @@ func serve(args []string) error {
 			origins = append(origins, o)
 		}
 	}
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins})
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Ready: manager.Ready})
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
 	ln, err := net.Listen("tcp", c.addr)

@@ -180,6 +180,17 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	return m.cfg.Store.Delete(ctx, id)
 }
 
+// Ready reports whether the manager takes new sessions: ErrShutdown once
+// it began to close.
+func (m *Manager) Ready() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return ErrShutdown
+	}
+	return nil
+}
+
 // Rooms returns how many rooms are loaded.
 func (m *Manager) Rooms() int {
 	m.mu.Lock()

@@ -28,7 +28,7 @@ func New(cfg Config) *Server {
 	r.Use(middleware.Recoverer)
 	r.Use(hlog.NewHandler(*srv.cfg.Logger))
 	r.Use(hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
-		level := zerolog.DebugLevel
+		level := zerolog.InfoLevel
 		if status >= 500 {
 			level = zerolog.WarnLevel
 		}
