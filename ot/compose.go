@@ -71,9 +71,13 @@ func (d Delta) Compose(other Delta) (Delta, error) {
 	return out, nil
 }
 
-// Apply returns document with change applied. Unlike Compose it checks that
-// document is a document and that change fits within its length.
+// Apply returns document with change applied. Unlike Compose it checks its
+// input: change must be valid (see Validate), document must be a document,
+// and change must fit within its length (ErrLength).
 func Apply(document, change Delta) (Delta, error) {
+	if err := change.Validate(); err != nil {
+		return Delta{}, err
+	}
 	if !document.IsDocument() {
 		return Delta{}, ErrNotDocument
 	}

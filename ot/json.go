@@ -29,8 +29,10 @@ func (d Delta) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads Quill's form, {"ops":[...]}, or a bare list of ops as
-// quill-delta's constructor accepts. It rejects what Validate rejects, and
-// keys that Quill does not define.
+// quill-delta's constructor accepts. It rejects what Validate rejects, keys
+// that Quill does not define, and insert text that is not valid UTF-8 or
+// escapes half of a surrogate pair ("\ud83d" alone), which encoding/json
+// would silently turn into U+FFFD.
 func (d *Delta) UnmarshalJSON(data []byte) error {
 	var list []json.RawMessage
 	data = bytes.TrimSpace(data)
@@ -172,6 +174,14 @@ func decodeInsert(raw json.RawMessage, index int, o *Op) error {
 		if o.Insert == "" {
 			return invalid(index, "insert of an empty string")
 		}
+		// encoding/json turns both of these into U+FFFD without a word;
+		// FromValue and Validate refuse them.
+		if !utf8.Valid(raw) {
+			return invalid(index, "insert is not valid UTF-8")
+		}
+		if loneSurrogate(raw) {
+			return invalid(index, "insert holds half of a surrogate pair")
+		}
 		return nil
 	case '{':
 		var obj map[string]any
@@ -187,6 +197,44 @@ func decodeInsert(raw json.RawMessage, index int, o *Op) error {
 		return nil
 	}
 	return invalid(index, "insert must be a string or an embed object")
+}
+
+// loneSurrogate reports whether the JSON string literal s escapes one half
+// of a surrogate pair without the other, as in "\ud83d". s must be valid
+// JSON.
+func loneSurrogate(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if s[i] != 'u' {
+			continue
+		}
+		r := hex16(s[i+1 : i+5])
+		i += 4
+		switch {
+		case r < 0xD800 || r > 0xDFFF:
+			continue
+		case r >= 0xDC00:
+			return true // a low half with no high half before it
+		}
+		// A high half must be followed by a low half.
+		if i+7 > len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
+			return true
+		}
+		if lo := hex16(s[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
+			return true
+		}
+		i += 6
+	}
+	return false
+}
+
+// hex16 returns the value of four hexadecimal digits.
+func hex16(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b), 16, 16)
+	return rune(n)
 }
 
 func decodeCount(raw json.RawMessage, index int, what string) (int, error) {
@@ -231,7 +279,7 @@ func validateOp(op Op, index int) error {
 		if op.Delete < 0 || op.Delete > MaxCount {
 			return invalid(index, "delete count %d is out of range 1 to %d", op.Delete, MaxCount)
 		}
-		if op.Attributes != nil {
+		if len(op.Attributes) > 0 {
 			return invalid(index, "a delete cannot have attributes")
 		}
 	case KindInsert:

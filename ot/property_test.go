@@ -325,3 +325,46 @@ func TestPropertySurrogates(t *testing.T) {
 		t.Error("no cut fell inside a surrogate pair: the test tests nothing")
 	}
 }
+
+// No method changes its receiver or its arguments, and building on a
+// result never changes the deltas it came from.
+func TestPropertyNoMutation(t *testing.T) {
+	g := newGen(testSeed(t))
+	for range iterations(2000) {
+		doc := g.document()
+		a, b := g.change(doc), g.change(doc)
+		other := g.document()
+		inputs := []ot.Delta{doc, a, b, other}
+		before := make([]string, len(inputs))
+		for i, d := range inputs {
+			before[i] = js(d)
+		}
+		var results []ot.Delta
+		keep := func(d ot.Delta, err error) {
+			if err == nil {
+				results = append(results, d)
+			}
+		}
+		keep(doc.Compose(a))
+		keep(a.Compose(b))
+		keep(ot.Apply(doc, a))
+		keep(a.Transform(b, true))
+		keep(b.Transform(a, false))
+		keep(a.Invert(doc))
+		keep(doc.Diff(other))
+		keep(doc.Slice(1, 3))
+		keep(doc.Canonical(), nil)
+		a.TransformPosition(2, true)
+		_ = a.Validate()
+		for _, r := range results {
+			// Builder calls merge into the last op in place, and append.
+			r.Insert("Q", nil).Retain(2, bold).Retain(1, bold).Delete(1).Insert("R", nil)
+			r.InsertEmbed(image, nil)
+		}
+		for i, d := range inputs {
+			if after := js(d); after != before[i] {
+				t.Fatalf("input %d changed from %s to %s", i, before[i], after)
+			}
+		}
+	}
+}

@@ -355,3 +355,52 @@ func sameJSON(t testing.TB, a, b []byte) bool {
 	}
 	return mustJSON(t, x) == mustJSON(t, y) // encoding/json sorts map keys
 }
+
+// The expectations of the table tests are quill-delta's answers.
+func TestQuill_Tables(t *testing.T) {
+	type expect struct {
+		name string
+		want string // a delta, or a position
+		err  error
+	}
+	var cases []refCase
+	var wants []expect
+	add := func(c refCase, e expect) {
+		c.ID = len(cases)
+		cases = append(cases, c)
+		wants = append(wants, e)
+	}
+	ptr := func(s string) *ot.Delta { d := parse(t, s); return &d }
+	for _, tc := range composeTests {
+		add(refCase{Op: "compose", A: parse(t, tc.a), B: ptr(tc.b)}, expect{"compose/" + tc.name, tc.want, tc.err})
+	}
+	for _, tc := range transformTests {
+		add(refCase{Op: "transform", A: parse(t, tc.a), B: ptr(tc.b), Priority: tc.priority}, expect{"transform/" + tc.name, tc.want, nil})
+	}
+	for _, tc := range positionTests {
+		add(refCase{Op: "position", A: parse(t, tc.a), Index: tc.index, Priority: tc.priority}, expect{"position/" + tc.name, strconv.Itoa(tc.want), nil})
+	}
+	for _, tc := range invertTests {
+		add(refCase{Op: "invert", A: parse(t, tc.change), B: ptr(tc.base)}, expect{"invert/" + tc.name, tc.want, tc.err})
+	}
+	results := quillRef(t, cases)
+	for i, r := range results {
+		w := wants[i]
+		switch {
+		case r.Error != "":
+			t.Errorf("%s: quill-delta threw %s", w.name, r.Error)
+		case w.err != nil:
+			if !r.Split {
+				t.Errorf("%s: quill-delta cut no surrogate pair: %s", w.name, r.Result)
+			}
+		case r.Split:
+			t.Errorf("%s: quill-delta cut a surrogate pair: %s", w.name, r.Result)
+		case cases[i].Op == "position":
+			if string(r.Result) != w.want {
+				t.Errorf("%s: quill-delta says %s, the table %s", w.name, r.Result, w.want)
+			}
+		case !sameJSON(t, r.Result, []byte(js(parse(t, w.want)))):
+			t.Errorf("%s: quill-delta says\n %s\nthe table\n %s", w.name, r.Result, w.want)
+		}
+	}
+}
