@@ -97,10 +97,9 @@ func (c *Content) Apply(change ot.Delta) error {
 		if op.Insert != "" && !utf8.ValidString(op.Insert) {
 			return &ot.OpError{Index: i, Reason: "insert is not valid UTF-8", Err: ot.ErrInvalid}
 		}
-		base += op.Retain + op.Delete
-	}
-	if base > c.units {
-		return ot.ErrLength
+		if base += op.Retain + op.Delete; base > c.units {
+			return ot.ErrLength
+		}
 	}
 	if c.astral > 0 {
 		pos := 0

@@ -297,16 +297,19 @@ func BenchmarkDelta(b *testing.B) {
 }
 
 // BenchmarkMemory reports the heap a content holds per byte of its text:
-// built by typing in many edits, and loaded whole.
+// typed at a cursor, built of scattered inserts, loaded whole, and built
+// of scattered inserts every other one bold.
 func BenchmarkMemory(b *testing.B) {
 	for _, size := range []int{1 << 20, 8 << 20} {
 		b.Run(fmt.Sprintf("%dMB", size>>20), func(b *testing.B) {
-			var typed, loaded float64
+			var m memoryUse
 			for b.Loop() {
-				typed, loaded = memoryRatios(size, 1)
+				m = measureMemory(size, 1, true)
 			}
-			b.ReportMetric(typed, "typed-heap/text")
-			b.ReportMetric(loaded, "loaded-heap/text")
+			b.ReportMetric(m.typed, "typed-heap/text")
+			b.ReportMetric(m.scattered, "scattered-heap/text")
+			b.ReportMetric(m.loaded, "loaded-heap/text")
+			b.ReportMetric(m.formatted, "formatted-heap/text")
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package doc
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -216,6 +217,53 @@ func TestContent_Apply(t *testing.T) {
 				t.Fatalf("ot.Apply gives %v, %v; content %v", ref, err, c.Delta())
 			}
 		})
+	}
+}
+
+// TestContent_invalid applies malformed deltas, which callers should have
+// refused with ot.Validate: Apply must fail without a panic and without
+// changing anything.
+func TestContent_invalid(t *testing.T) {
+	bad := []ot.Op{
+		{},
+		{Retain: -1},
+		{Delete: -3},
+		{Insert: "a", Retain: 1},
+		{Insert: "a", Embed: &ot.Embed{Type: "x"}},
+		{Retain: 1, Delete: 1},
+		{Insert: "\xc3"},
+		{Retain: ot.MaxCount + 1},
+		{Attributes: ot.Attributes{"bold": true}},
+	}
+	s := seed(t)
+	r := rand.New(rand.NewPCG(s, 4))
+	for i, op := range bad {
+		for range 20 {
+			d := randomDoc(r, r.IntN(3000))
+			c, err := NewContentFrom(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			change := randomChange(r, d.Length())
+			at := r.IntN(len(change.Ops) + 1)
+			change.Ops = append(change.Ops[:at], append([]ot.Op{op}, change.Ops[at:]...)...)
+			if err := c.Apply(change); err == nil {
+				t.Fatalf("bad op %d (%+v): Apply(%v) succeeded", i, op, change)
+			}
+			mustCheck(t, c)
+			if !c.Delta().Equal(d.Canonical()) {
+				t.Fatalf("bad op %d: content changed", i)
+			}
+		}
+	}
+	// Huge counts never overflow into a valid length.
+	c, _ := NewContentFrom(ot.New(insertOp("ab", nil)))
+	huge := make([]ot.Op, 1<<14)
+	for i := range huge {
+		huge[i] = retainOp(ot.MaxCount, nil)
+	}
+	if err := c.Apply(ot.New(huge...)); !errors.Is(err, ot.ErrLength) {
+		t.Fatalf("huge retains: got %v", err)
 	}
 }
 
@@ -523,6 +571,47 @@ func TestContent_randomLarge(t *testing.T) {
 	t.Logf("%d units, height %d", c.Len(), c.height)
 }
 
+// FuzzContent_Apply compares Content.Apply with ot.Apply on a document and
+// a change read from JSON.
+func FuzzContent_Apply(f *testing.F) {
+	f.Add(`{"ops":[{"insert":"ab😀c"},{"insert":"d","attributes":{"bold":true}}]}`, `{"ops":[{"retain":2},{"insert":"x"},{"delete":1}]}`)
+	f.Add(`{"ops":[{"insert":"ab😀c"}]}`, `{"ops":[{"retain":3},{"delete":1}]}`)
+	f.Add(`{"ops":[{"insert":"hello","attributes":{"bold":true,"size":1}},{"insert":{"image":"x"}}]}`, `{"ops":[{"retain":2},{"retain":4,"attributes":{"bold":null,"size":1.0}}]}`)
+	f.Add(`{"ops":[{"insert":"abc"}]}`, `{"ops":[{"retain":1},{"insert":{"video":1},"attributes":{"a":[1,{"b":null}]}},{"delete":2}]}`)
+	f.Fuzz(func(t *testing.T, docJSON, changeJSON string) {
+		var d, change ot.Delta
+		if json.Unmarshal([]byte(docJSON), &d) != nil || json.Unmarshal([]byte(changeJSON), &change) != nil || !d.IsDocument() {
+			return
+		}
+		d = d.Canonical()
+		c, err := NewContentFrom(d)
+		if err != nil {
+			t.Fatalf("NewContentFrom(%v): %v", d, err)
+		}
+		if got := c.Delta(); !got.Equal(d) {
+			t.Fatalf("NewContentFrom(%v).Delta() = %v", d, got)
+		}
+		want, werr := ot.Apply(d, change)
+		gerr := c.Apply(change)
+		mustCheck(t, c)
+		switch {
+		case werr != nil:
+			if !errors.Is(gerr, ot.ErrLength) && !errors.Is(gerr, ot.ErrSurrogate) || errors.Is(werr, ot.ErrLength) != errors.Is(gerr, ot.ErrLength) {
+				t.Fatalf("Apply(%v, %v): got error %v, want %v", d, change, gerr, werr)
+			}
+			if !c.Delta().Equal(d) {
+				t.Fatalf("content changed on error")
+			}
+		case gerr != nil:
+			t.Fatalf("Apply(%v, %v): %v", d, change, gerr)
+		default:
+			if got := c.Delta(); !got.Equal(want.Canonical()) {
+				t.Fatalf("Apply(%v, %v) = %v, want %v", d, change, got, want)
+			}
+		}
+	})
+}
+
 // TestContent_styleCollect checks that styles no run uses are dropped.
 func TestContent_styleCollect(t *testing.T) {
 	c := NewContent()
@@ -589,50 +678,82 @@ func heapInUse() int64 {
 	return int64(m.HeapAlloc)
 }
 
-// memoryRatios returns the heap a content holds per byte of its text, for
-// a document typed in many edits and for one loaded whole.
-func memoryRatios(size int, seed uint64) (typed, loaded float64) {
-	r := rand.New(rand.NewPCG(seed, 3))
-	before := heapInUse()
-	c := NewContent()
-	// Type at a few cursors, as people do, plus scattered edits.
-	cursor := 0
-	for c.Len() < size {
-		if r.IntN(200) == 0 {
-			cursor = r.IntN(c.Len() + 1)
-		}
-		s := randomText(r, 1+r.IntN(40))
-		if err := c.Apply(ot.New(retainOp(cursor, nil), insertOp(s, nil)).Canonical()); err != nil {
-			continue // the random cursor cut a pair
-		}
-		cursor += ot.UTF16Len(s)
-	}
-	typed = float64(heapInUse()-before) / float64(c.bytes)
-	runtime.KeepAlive(c)
+// memoryUse is the heap a content holds per byte of its text, for
+// documents built in different ways.
+type memoryUse struct {
+	typed     float64 // typed at a cursor that jumps now and then
+	scattered float64 // built of small inserts, each at a random place
+	loaded    float64 // loaded whole by NewContentFrom
+	formatted float64 // scattered inserts, every other one bold
+}
 
+// measureMemory builds documents of size bytes and measures the heap they
+// hold. The documents are large enough for collector noise not to matter.
+// The formatted document is built only when asked for.
+func measureMemory(size int, seed uint64, formatted bool) memoryUse {
+	r := rand.New(rand.NewPCG(seed, 3))
+	build := func(next func(n int) (pos int, attrs ot.Attributes)) (*Content, float64) {
+		before := heapInUse()
+		c := NewContent()
+		for c.bytes < size {
+			pos, attrs := next(c.Len())
+			s := randomText(r, 1+r.IntN(80))
+			// A random place may cut a pair: skip it then.
+			_ = c.Apply(ot.New(retainOp(pos, nil), insertOp(s, attrs)).Canonical())
+		}
+		ratio := float64(heapInUse()-before) / float64(c.bytes)
+		return c, ratio
+	}
+	var m memoryUse
+	cursor, last := 0, 0
+	c, ratio := build(func(n int) (int, ot.Attributes) {
+		if r.IntN(200) == 0 {
+			cursor = r.IntN(n + 1)
+		} else {
+			cursor += n - last // just past the text typed last
+		}
+		last = n
+		return min(cursor, n), nil
+	})
+	m.typed = ratio
 	text := c.Text()
+	runtime.KeepAlive(c)
 	c = nil
-	before = heapInUse()
+
+	_, m.scattered = build(func(n int) (int, ot.Attributes) { return r.IntN(n + 1), nil })
+	if formatted {
+		bold := ot.Attributes{"bold": true}
+		odd := false
+		_, m.formatted = build(func(n int) (int, ot.Attributes) {
+			if odd = !odd; odd {
+				return r.IntN(n + 1), bold
+			}
+			return r.IntN(n + 1), nil
+		})
+	}
+
+	before := heapInUse()
 	c, err := NewContentFrom(ot.New(insertOp(text, nil)))
 	if err != nil {
 		panic(err)
 	}
-	loaded = float64(heapInUse()-before) / float64(c.bytes)
+	m.loaded = float64(heapInUse()-before) / float64(c.bytes)
 	runtime.KeepAlive(c)
 	runtime.KeepAlive(text)
-	return typed, loaded
+	return m
 }
 
-// TestContent_memory checks that a content holds at most three times its
-// text's bytes.
+// TestContent_memory checks that a plain text content holds at most three
+// times its text's bytes, however it was built.
 func TestContent_memory(t *testing.T) {
-	size := 4 << 20
+	size := 2 << 20
 	if testing.Short() {
 		size = 1 << 20
 	}
-	typed, loaded := memoryRatios(size, 1)
-	t.Logf("heap per text byte: typed %.2f, loaded %.2f", typed, loaded)
-	if typed > 3 || loaded > 3 {
-		t.Fatalf("content holds %.2f (typed) and %.2f (loaded) bytes per byte of text, want at most 3", typed, loaded)
+	m := measureMemory(size, 1, false)
+	t.Logf("heap per text byte: typed %.2f, scattered %.2f, loaded %.2f", m.typed, m.scattered, m.loaded)
+	if m.typed > 3 || m.scattered > 3 || m.loaded > 3 {
+		t.Fatalf("content holds %.2f (typed), %.2f (scattered) and %.2f (loaded) bytes per byte of text, want at most 3",
+			m.typed, m.scattered, m.loaded)
 	}
 }

@@ -377,8 +377,11 @@ func (l *node) splitOver(at int) []*node {
 		lo := max(minPiece, n-maxLeaf)
 		hi := min(n-minPiece, maxLeaf)
 		s := min(max(at, lo), hi)
-		for s > 0 && l.text[s]&0xC0 == 0x80 {
+		for s > lo && l.text[s]&0xC0 == 0x80 {
 			s--
+		}
+		for s < n && l.text[s]&0xC0 == 0x80 {
+			s++
 		}
 		r, offU, offB := l.runAtByte(s)
 		right = l.splitAt(r, offU, offB)

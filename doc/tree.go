@@ -116,8 +116,15 @@ func (n *node) splitKids() []child {
 		out = append(out, child{sumUnits(kids), &node{kids: kids}})
 		start += k
 	}
-	clear(n.kids[first:])
-	n.kids = n.kids[:first]
+	if cap(n.kids) > 2*(fanout+1) {
+		// A large insert made n's array long: keep a small one.
+		kids := make([]child, first, fanout+1)
+		copy(kids, n.kids)
+		n.kids = kids
+	} else {
+		clear(n.kids[first:])
+		n.kids = n.kids[:first]
+	}
 	return out
 }
 
@@ -218,7 +225,8 @@ func (n *node) underfull(h int) bool {
 }
 
 // fix merges child i of inner node n, of height h, with a neighbour when
-// it is underfull, and splits the result again when it is too big.
+// it is underfull, and shares the two out evenly again when they are too
+// much for one. n keeps its number of children or loses one.
 func (n *node) fix(h, i int) {
 	if i < 0 || i >= len(n.kids) || len(n.kids) < 2 || !n.kids[i].n.underfull(h-1) {
 		return
@@ -228,23 +236,31 @@ func (n *node) fix(h, i int) {
 		a = i - 1
 	}
 	left, right := n.kids[a].n, n.kids[a+1].n
-	n.kids[a].units += n.kids[a+1].units
-	n.kids = slices.Delete(n.kids, a+1, a+2)
 	var extra []child
 	if h == 1 {
+		// An underfull leaf holds under minPiece bytes and maxRuns/4
+		// runs, so two leaves hold at most maxLeaf+minPiece bytes: one
+		// cut by bytes gives two leaves within bounds. Too many runs for
+		// two leaves cut by bytes is left alone: rare, and harmless.
+		runs := len(left.runs) + len(right.runs)
+		if runs > maxRuns && len(left.text)+len(right.text) > maxLeaf {
+			return
+		}
 		left.absorb(right)
 		if left.overfull() {
-			// Two leaves too big for one: share evenly.
 			extra = leafKids(left.splitOver(len(left.text) / 2))
 		}
 	} else {
+		// Under minKids and at most fanout children: at most two nodes.
 		left.kids = append(left.kids, right.kids...)
 		if len(left.kids) > fanout {
 			extra = left.splitKids()
 		}
 	}
+	n.kids[a].units += n.kids[a+1].units
+	n.kids = slices.Delete(n.kids, a+1, a+2)
 	if extra != nil {
-		n.adopt(a, extra) // n has one child fewer than before: never splits
+		n.adopt(a, extra) // one extra at most: n never grows
 	}
 }
 
