@@ -45,18 +45,15 @@ func (p *Peer) Receive(frame []byte) {
 	}
 	msg, err := DecodeClient(frame)
 	if err != nil {
-		var pe *ProtocolError
-		code := CodeBadFrame
-		if errors.As(err, &pe) {
-			code = pe.Code
-		}
-		if state != joined || code == CodeBadFrame || code == CodeUnknownType {
-			p.fail(code, err.Error())
+		pe := &ProtocolError{Code: CodeBadFrame, Msg: err.Error()}
+		errors.As(err, &pe)
+		if state != joined || pe.Code == CodeBadFrame || pe.Code == CodeUnknownType {
+			p.fail(pe.Code, pe.Msg)
 			return
 		}
 		// A well-formed frame with a bad field is refused, and the
 		// session goes on.
-		p.sendError(code, err.Error(), 0)
+		p.sendError(pe.Code, pe.Msg, pe.Seq)
 		return
 	}
 	switch msg := msg.(type) {
