@@ -307,7 +307,9 @@ func (d Delta) Text() string {
 }
 
 // Slice returns the ops covering units start to end, as quill-delta's
-// slice. A negative end means the end of the delta.
+// slice. A negative end means the end of the delta. It fails with
+// ErrSurrogate when start or end falls inside a surrogate pair, and with
+// ErrInvalid on an op of no length or less.
 func (d Delta) Slice(start, end int) (Delta, error) {
 	if end < 0 {
 		end = math.MaxInt
@@ -316,6 +318,7 @@ func (d Delta) Slice(start, end int) (Delta, error) {
 	it := newIter(d.Ops)
 	index := 0
 	for index < end && it.hasNext() {
+		at := it.i
 		var op Op
 		var err error
 		if index < start {
@@ -327,7 +330,11 @@ func (d Delta) Slice(start, end int) (Delta, error) {
 		if err != nil {
 			return Delta{}, err
 		}
-		index += op.Len()
+		n := op.Len()
+		if n <= 0 { // only an invalid op; it would never let the loop end
+			return Delta{}, invalid(at, "length %d", n)
+		}
+		index += n
 	}
 	return out, nil
 }

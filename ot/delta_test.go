@@ -262,6 +262,15 @@ func TestSlice(t *testing.T) {
 		{"start_in_pair", 5, 7, "", ot.ErrSurrogate},
 		{"end_in_pair", 3, 5, "", ot.ErrSurrogate},
 	}
+	// Ops of no length or less would never let Slice end.
+	for _, bad := range []ot.Delta{
+		ot.New(ot.Op{Insert: "a"}, ot.Op{Retain: -1 << 62}, ot.Op{Insert: "b"}),
+		ot.New(ot.Op{Insert: "a"}, ot.Op{Attributes: bold}),
+	} {
+		if got, err := bad.Slice(1<<62, 1<<62+5); !errors.Is(err, ot.ErrInvalid) {
+			t.Errorf("Slice of %#v = %#v, %v; want ErrInvalid", bad, got, err)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := doc.Slice(tc.start, tc.end)

@@ -31,7 +31,15 @@ const exactDiff = 4000
 // characters as possible; on longer documents go-diff's speed-ups (a
 // half-match heuristic and a one-second deadline) bound the time instead,
 // and the change is small but not always minimal.
+//
+// Diff fails with ErrInvalid when either delta fails Validate, and with
+// ErrNotDocument when either holds a retain or a delete.
 func (d Delta) Diff(other Delta) (Delta, error) {
+	for _, x := range [2]Delta{d, other} {
+		if err := x.Validate(); err != nil {
+			return Delta{}, err
+		}
+	}
 	if !d.IsDocument() || !other.IsDocument() {
 		return Delta{}, ErrNotDocument
 	}

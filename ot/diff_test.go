@@ -2,6 +2,7 @@ package ot_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -123,5 +124,23 @@ func TestDiff_Long(t *testing.T) {
 	}
 	if after, err := ot.Apply(a, d); err != nil || !after.Equal(c) {
 		t.Fatalf("diff does not apply exactly: %v", err)
+	}
+}
+
+func TestDiff_Invalid(t *testing.T) {
+	doc := parse(t, `[{"insert":"a"}]`)
+	for name, bad := range map[string]ot.Delta{
+		"insert_and_retain": ot.New(ot.Op{Insert: "a", Retain: -1 << 62}),
+		"invalid_utf8":      ot.New(ot.Op{Insert: "a\xff"}),
+		"nan_attribute":     ot.New(ot.Op{Insert: "a", Attributes: ot.Attributes{"x": math.NaN()}}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if d, err := doc.Diff(bad); !errors.Is(err, ot.ErrInvalid) {
+				t.Errorf("doc.Diff(bad) = %#v, %v; want ErrInvalid", d, err)
+			}
+			if d, err := bad.Diff(doc); !errors.Is(err, ot.ErrInvalid) {
+				t.Errorf("bad.Diff(doc) = %#v, %v; want ErrInvalid", d, err)
+			}
+		})
 	}
 }

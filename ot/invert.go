@@ -2,8 +2,13 @@ package ot
 
 // Invert returns the change that undoes d, given base, the document d was
 // applied to, as quill-delta's invert. Like quill-delta it does not check
-// that d fits base: the parts of d past base's end invert to nothing.
+// that d fits base: the parts of d past base's end invert to nothing. It
+// fails with ErrInvalid when d fails Validate, and with ErrSurrogate when a
+// cut would split a surrogate pair of base.
 func (d Delta) Invert(base Delta) (Delta, error) {
+	if err := d.Validate(); err != nil {
+		return Delta{}, err
+	}
 	var out Delta
 	baseIndex := 0
 	for _, op := range d.Ops {

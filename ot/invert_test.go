@@ -68,3 +68,27 @@ func TestInvert(t *testing.T) {
 		})
 	}
 }
+
+// Invert refuses what Validate refuses; a base with an op of no length
+// cannot be sliced.
+func TestInvert_Invalid(t *testing.T) {
+	base := parse(t, `[{"insert":"hello"}]`)
+	tests := []struct {
+		name         string
+		change, base ot.Delta
+	}{
+		{"huge_retain", ot.New(ot.Op{Retain: 1 << 62, Attributes: bold}, ot.Op{Delete: 1 << 62}), base},
+		{"negative_delete", ot.New(ot.Op{Retain: 1}, ot.Op{Delete: -1}), base},
+		{"empty_op", ot.New(ot.Op{}), base},
+		{"base_negative_retain", ot.New(ot.Op{Delete: 3}), ot.New(ot.Op{Insert: "a"}, ot.Op{Retain: -4})},
+		{"base_empty_op", ot.New(ot.Op{Retain: 2, Attributes: bold}), ot.New(ot.Op{Insert: "a"}, ot.Op{}, ot.Op{Insert: "b"})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.change.Invert(tc.base)
+			if !errors.Is(err, ot.ErrInvalid) {
+				t.Fatalf("got %#v, %v; want ErrInvalid", got, err)
+			}
+		})
+	}
+}
