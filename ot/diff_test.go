@@ -46,6 +46,8 @@ func TestDiff(t *testing.T) {
 		{"emoji_change", `[{"insert":"a😀b"}]`, `[{"insert":"a😁b"}]`, `[{"retain":1},{"insert":"😁"},{"delete":2}]`, 2},
 		{"emoji_same_high_half", `[{"insert":"😀😀"}]`, `[{"insert":"😀😁😀"}]`, "", 1},
 		{"emoji_format", `[{"insert":"x😀y"}]`, `[{"insert":"x"},{"insert":"😀","attributes":{"bold":true}},{"insert":"y"}]`, `[{"retain":1},{"retain":2,"attributes":{"bold":true}}]`, 0},
+		// go-diff's half-match heuristic answers 7 here.
+		{"half_match_trap", `[{"insert":"😀𝄞😀😀𝄞😀😀😀𝄞𝄞😀😀😀𝄞😀𝄞𝄞😀😀"}]`, `[{"insert":"𝄞😀😀😀😀𝄞𝄞𝄞𝄞😀😀😀𝄞😀𝄞𝄞😀😀"}]`, "", 5},
 		{"null_attribute", `[{"insert":"a"}]`, `[{"insert":"a","attributes":{"bold":null}}]`, `[{"insert":"a","attributes":{"bold":null}},{"delete":1}]`, 2},
 		{"null_attribute_kept", `[{"insert":"a","attributes":{"bold":null}}]`, `[{"insert":"a","attributes":{"bold":null,"italic":true}}]`, `[{"retain":1,"attributes":{"italic":true}}]`, 0},
 		{"null_attribute_removed", `[{"insert":"a","attributes":{"bold":null}}]`, `[{"insert":"a"}]`, `[{"retain":1,"attributes":{"bold":null}}]`, 0},

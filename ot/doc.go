@@ -20,13 +20,20 @@
 // choose other ops than quill-delta.
 //
 // Differences from quill-delta, all on input it accepts but Cowrite refuses:
-// counts must be whole numbers from 1 to MaxCount; an op must have exactly
-// one of insert, retain and delete and no other keys than those and
-// attributes; a delete has no attributes; retain of an embed object (a
-// quill-delta 5 extension) is refused; an empty attributes object is the same
+// counts must be whole numbers from 1 to MaxCount; an op must have exactly one
+// of insert, retain and delete and no other keys than those and attributes; a
+// delete has no attributes; retain of an embed object (a quill-delta 5
+// extension) is refused; text must be valid Unicode, so half a surrogate pair
+// ("\ud83d" alone in JSON) is refused; an empty attributes object is the same
 // as none. Every delta the algebra returns is canonical: adjacent ops of one
 // kind and equal attributes merged, inserts before deletes at one place, no
 // zero-length ops and no trailing plain retain.
+//
+// Deltas decoded from JSON (UnmarshalJSON) or from generic values (FromValue)
+// are valid; a delta built in Go should pass Validate before it meets the
+// algebra. Apply and Invert validate the change and Diff both documents,
+// failing with ErrInvalid; Compose and Transform trust their input: on an
+// invalid delta they neither panic nor loop, but their result means nothing.
 //
 // The package is pure: no I/O, no goroutines, no global state. Every function
 // is safe for concurrent use on deltas that nobody modifies.
