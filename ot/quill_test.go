@@ -221,10 +221,7 @@ func hasNull(doc ot.Delta) bool {
 }
 
 func TestQuill(t *testing.T) {
-	n := 12000
-	if testing.Short() {
-		n = 2000
-	}
+	n := 12000 // about half a second
 	if s := os.Getenv("COWRITE_QUILL_CASES"); s != "" {
 		var err error
 		if n, err = strconv.Atoi(s); err != nil {
