@@ -38,6 +38,9 @@ type gen struct {
 	// overshoot allows changes that retain or delete past the document.
 	overshoot bool
 	alphabet  []string
+	// ops is the most ops of a document or change, 6 or, one case in ten,
+	// 25.
+	ops int
 }
 
 func newGen(seed uint64) *gen {
@@ -66,8 +69,14 @@ var (
 	}
 )
 
-// newCase picks the alphabet of the next document.
-func (g *gen) newCase() { g.alphabet = alphabets[g.r.IntN(len(alphabets))] }
+// newCase picks the alphabet and size of the next document.
+func (g *gen) newCase() {
+	g.alphabet = alphabets[g.r.IntN(len(alphabets))]
+	g.ops = 6
+	if g.r.IntN(10) == 0 {
+		g.ops = 25
+	}
+}
 
 func (g *gen) text() string {
 	if g.alphabet == nil {
@@ -110,7 +119,7 @@ func (g *gen) embed() ot.Embed { return embeds[g.r.IntN(len(embeds))] }
 func (g *gen) document() ot.Delta {
 	g.newCase()
 	var d ot.Delta
-	for range g.r.IntN(7) {
+	for range g.r.IntN(g.ops + 1) {
 		if g.r.IntN(5) == 0 {
 			d.InsertEmbed(g.embed(), g.attrs(false))
 		} else {
@@ -172,7 +181,7 @@ func (g *gen) change(doc ot.Delta) ot.Delta {
 		}
 		return b[j]
 	}
-	for range g.r.IntN(6) {
+	for range g.r.IntN(max(g.ops, 6)) {
 		k := g.r.IntN(10)
 		if pos >= end && !g.overshoot && k >= 4 {
 			k = g.r.IntN(4)

@@ -165,6 +165,11 @@ func quillCases(g *gen, n int) []refCase {
 			add(refCase{Op: "position", A: a, Index: i, Priority: true})
 			add(refCase{Op: "position", A: a, Index: i, Priority: false})
 		case k < 18:
+			if g.r.IntN(3) == 0 { // a base whose inserts may hold nulls
+				if next, err := ot.Apply(doc, g.change(doc)); err == nil {
+					doc = next
+				}
+			}
 			add(refCase{Op: "invert", A: g.change(doc), B: ptr(doc)})
 		default:
 			g.split = 0
