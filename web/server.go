@@ -7,9 +7,12 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
+
+	"github.com/cowrite/cowrite/session"
 )
 
 // Server is Cowrite's HTTP handler: REST API, WebSocket endpoint, health.
@@ -58,11 +61,15 @@ func New(cfg Config) *Server {
 // ServeHTTP serves a request.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.router.ServeHTTP(w, r) }
 
-// Close drops every WebSocket that is still open. Call it after the
-// manager closed its sessions with their close codes.
+// Close closes every WebSocket that is still open with
+// session.CloseGoingAway. Call it after the manager closed its sessions
+// with their close codes. Those close frames are written by goroutines of
+// their own and may still be on their way: a bare melody Close would then
+// overtake them with a close frame without a code (1005), and clients
+// would not learn that the server is going away.
 func (srv *Server) Close(ctx context.Context) error {
 	_ = ctx
-	return srv.melody.Close()
+	return srv.melody.CloseWithMsg(websocket.FormatCloseMessage(session.CloseGoingAway, "server shutting down"))
 }
 
 func (srv *Server) ready(w http.ResponseWriter, r *http.Request) {
