@@ -32,6 +32,7 @@ type Content struct {
 	astral int // characters outside the BMP: when 0, no cut can split one
 	styles styles
 	fm     formatter
+	fing   finger
 }
 
 // NewContent returns an empty content.
@@ -133,6 +134,9 @@ func (c *Content) Apply(change ot.Delta) error {
 	}
 
 	// Nothing below can fail.
+	if c.typed(ops) {
+		return nil
+	}
 	c.top()
 	pos := 0
 	for i := range ops {
@@ -179,10 +183,12 @@ func (c *Content) splitsPair(u int) bool {
 
 // add inserts in at unit u.
 func (c *Content) add(u int, in *insertion) {
+	c.fing.clear()
 	extra := c.insert(c.root, c.height, u, in)
 	c.units += in.units
 	c.bytes += len(in.text)
 	c.astral += in.astral
+	c.fing.ok = c.fing.leaf != nil
 	c.raise(extra)
 }
 
@@ -204,6 +210,7 @@ func (c *Content) raise(extra []child) {
 
 // delete removes n units at unit u.
 func (c *Content) delete(u, n int) {
+	c.fing.clear()
 	if u == 0 && n == c.units {
 		*c = Content{styles: c.styles, root: &node{}}
 		return
@@ -220,6 +227,7 @@ func (c *Content) delete(u, n int) {
 
 // restyle applies the attribute changes attrs to n units at unit u.
 func (c *Content) restyle(u, n int, attrs ot.Attributes) {
+	c.fing.clear()
 	f := &c.fm
 	f.c, f.attrs, f.n = c, attrs, 0
 	c.raise(c.format(c.root, c.height, u, u+n, f))

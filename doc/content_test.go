@@ -533,8 +533,26 @@ func TestContent_randomLarge(t *testing.T) {
 			change = ot.New(retainOp(pos, nil), insertOp(randomText(r, r.IntN(50000)), nil))
 		case k < 8: // formatting
 			change = ot.New(retainOp(pos, nil), retainOp(r.IntN(min(n-pos, 5000)+1), randomChangeAttrs[r.IntN(len(randomChangeAttrs))]))
-		case k < 40:
+		case k < 30:
 			change = ot.New(retainOp(pos, nil), deleteOp(r.IntN(min(n-pos, 20)+1)))
+		case k < 50: // typing: a burst of keystrokes and backspaces at one place
+			for range r.IntN(60) {
+				var key ot.Delta
+				if r.IntN(4) == 0 && pos > 0 {
+					key = ot.New(retainOp(pos-1, nil), deleteOp(1)).Canonical()
+				} else {
+					key = ot.New(retainOp(pos, nil), insertOp(randomText(r, 1), nil)).Canonical()
+				}
+				if err := c.Apply(key); err != nil {
+					if !errors.Is(err, ot.ErrSurrogate) {
+						t.Fatalf("step %d: %v", step, err)
+					}
+					break
+				}
+				changes = append(changes, key)
+				pos += key.ChangeLength()
+			}
+			continue
 		default:
 			change = ot.New(retainOp(pos, nil), insertOp(randomText(r, 1+r.IntN(20)), randomDocAttrs[r.IntN(len(randomDocAttrs))]))
 		}

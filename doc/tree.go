@@ -68,11 +68,14 @@ func (c *Content) insert(n *node, h, u int, in *insertion) []child {
 			n.insertText(u, in.text, in.units, in.astral, in.style)
 		}
 		if !n.overfull() {
+			c.fing.leaf = n
 			return nil
 		}
 		return leafKids(n.splitOver(n.hintB))
 	}
 	i, off := n.pick(u)
+	c.fing.path = append(c.fing.path, &n.kids[i])
+	c.fing.start += u - off
 	n.kids[i].units += in.units
 	extra := c.insert(n.kids[i].n, h-1, off, in)
 	if extra == nil {
