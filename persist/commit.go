@@ -144,17 +144,26 @@ func (s *Store) commitTxn(reqs []*request) (rest []*request) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	w := newWtxn(txn, s.cache)
-	var members []*request
+	var members, failed []*request
+	var failures []error
+	// A request that fails may have read the writes of members (a Create
+	// finds the document that an earlier Create in this transaction made):
+	// it is answered after the commit, never before the state it saw is
+	// durable.
+	fail := func(r *request, err error) {
+		failed = append(failed, r)
+		failures = append(failures, err)
+	}
 	var count, size int64
 	for i, r := range reqs {
 		ch, err := r.apply(w)
 		if err != nil {
-			r.done <- err
+			fail(r, err)
 			continue
 		}
 		c, sz, ok := s.cost(ch.ents)
 		if !ok || !s.fits(c, sz) {
-			r.done <- ErrTooBig
+			fail(r, ErrTooBig)
 			continue
 		}
 		if !s.fits(count+c, size+sz) {
@@ -165,20 +174,20 @@ func (s *Store) commitTxn(reqs []*request) (rest []*request) {
 		}
 		if err := stage(txn, ch.ents); err != nil {
 			// The transaction holds part of r. Abandon it: fail r, and
-			// apply the others again in a new one.
+			// apply the others, failed ones too, again in a new one.
 			r.done <- storageErr(err)
-			return append(members, reqs[i+1:]...)
+			return append(reqs[:i:i], reqs[i+1:]...)
 		}
 		w.accept(ch)
 		count, size = count+c, size+sz
 		members = append(members, r)
 	}
-	if len(members) == 0 {
-		return rest
+	var err error
+	if len(members) > 0 {
+		err = storageErr(txn.Commit())
+		w.committed(err == nil)
 	}
-	err := storageErr(txn.Commit())
-	w.committed(err == nil)
-	if err == nil {
+	if err == nil && len(members) > 0 {
 		s.commits.Add(1)
 		s.writes.Add(uint64(len(members)))
 	}
@@ -188,6 +197,14 @@ func (s *Store) commitTxn(reqs []*request) (rest []*request) {
 			s.ops.Add(uint64(r.ops))
 		}
 		r.done <- err
+	}
+	for i, r := range failed {
+		if err != nil {
+			// What it read did not become durable.
+			r.done <- err
+			continue
+		}
+		r.done <- failures[i]
 	}
 	return rest
 }
