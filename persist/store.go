@@ -79,6 +79,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if err := removeTornFiles(opts.Dir, opts.Logger); err != nil {
+		lock.release()
+		return nil, fmt.Errorf("open store %s: %w", opts.Dir, err)
+	}
 	db, err := badger.Open(opts.badgerOptions())
 	if err != nil {
 		lock.release()
