@@ -2,6 +2,7 @@
 // editing in one binary.
 //
 //	cowrite serve [flags]   run the server (the default command)
+//	cowrite bench [flags]   measure a server under load (see the README)
 //	cowrite version         print the version
 //
 // Every flag of serve can also be set by an environment variable named
@@ -24,6 +25,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cowrite/cowrite/e2e/loadgen"
 	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/session"
 	"github.com/cowrite/cowrite/web"
@@ -44,11 +46,13 @@ func run(args []string) error {
 	switch cmd {
 	case "serve":
 		return serve(args)
+	case "bench":
+		return bench(args)
 	case "version":
 		fmt.Println("cowrite (development)")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, bench, version)", cmd)
 }
 
 // serveConfig is serve's configuration, from flags and environment.
@@ -183,4 +187,43 @@ func serve(args []string) error {
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// bench runs the load generator: against --url, or against a server it
+// starts from this binary on a temporary directory, with sync on.
+func bench(args []string) error {
+	var c loadgen.Config
+	var serverArgs string
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&c.URL, "url", "", "base URL of a running server (http://host:port); default: start one on a free loopback port and measure its CPU and memory")
+	fs.IntVar(&c.Docs, "docs", 10, "documents to type into")
+	fs.IntVar(&c.Clients, "clients", 5, "typing clients per document")
+	fs.DurationVar(&c.Pause, "pause", 0, "pause after each ack before a client's next op")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to measure")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "how long to type before measuring")
+	fs.IntVar(&c.Idle, "idle", 0, "idle connections to join before typing, for the memory cost of one")
+	fs.IntVar(&c.IdlePerDoc, "idle-per-doc", 10, "idle connections per document")
+	fs.StringVar(&serverArgs, "serve-args", "", "more flags for the server it starts, space-separated")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if c.URL == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: find this binary: %w", err)
+		}
+		c.Server = []string{exe, "serve"}
+		c.ServerArgs = strings.Fields(serverArgs)
+	}
+	c.Progress = os.Stderr
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := loadgen.Run(ctx, c)
+	if rep != nil {
+		fmt.Println(rep)
+	}
+	return err
 }

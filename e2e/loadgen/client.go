@@ -1,0 +1,321 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/cowrite/cowrite/doc"
+	"github.com/cowrite/cowrite/ot"
+	"github.com/cowrite/cowrite/session"
+)
+
+// ringSize is how many send times a client remembers. One op is in flight
+// per client, so the op seq-ringSize is long broadcast before seq is sent.
+const ringSize = 1024
+
+// A ring holds a client's recent send times, by seq. Its writer is the
+// client; its readers are the other clients of the document.
+type ring struct {
+	seq [ringSize]atomic.Uint64
+	at  [ringSize]atomic.Int64 // run clock
+}
+
+func (r *ring) put(seq uint64, at int64) {
+	i := seq % ringSize
+	r.seq[i].Store(seq)
+	r.at[i].Store(at)
+}
+
+// get returns the send time of op seq, or false when it was overwritten.
+func (r *ring) get(seq uint64) (int64, bool) {
+	i := seq % ringSize
+	at := r.at[i].Load()
+	return at, r.seq[i].Load() == seq
+}
+
+// A group is one document that clients type into.
+type group struct {
+	id    string
+	index map[string]int // client id to its ring; read-only once typing starts
+	rings []*ring
+}
+
+// conn is a connection that has been welcomed.
+type conn struct {
+	ws      *websocket.Conn
+	welcome *session.Welcome
+}
+
+var dialer = &websocket.Dialer{
+	HandshakeTimeout: 30 * time.Second,
+	ReadBufferSize:   1024,
+	WriteBufferSize:  1024,
+	NetDialContext:   (&net.Dialer{KeepAlive: -1}).DialContext,
+	WriteBufferPool:  &sync.Pool{},
+}
+
+// join opens a connection to document id as client, says hello and waits
+// for the welcome.
+func join(ctx context.Context, wsURL, id, client string) (*conn, error) {
+	ws, _, err := dialer.DialContext(ctx, wsURL+"/v1/docs/"+id+"/ws", nil)
+	if err != nil {
+		return nil, err
+	}
+	frame, err := session.Encode(&session.Hello{Version: session.ProtocolVersion, Client: client, Rev: -1, Name: "bench", Color: "#3366cc"})
+	if err != nil {
+		ws.Close()
+		return nil, err
+	}
+	if d, ok := ctx.Deadline(); ok {
+		ws.SetReadDeadline(d)
+		ws.SetWriteDeadline(d)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+		ws.Close()
+		return nil, err
+	}
+	for {
+		_, frame, err := ws.ReadMessage()
+		if err != nil {
+			ws.Close()
+			return nil, fmt.Errorf("join %s: %w", id, err)
+		}
+		msg, err := session.DecodeServer(frame)
+		if err != nil {
+			ws.Close()
+			return nil, fmt.Errorf("join %s: %w", id, err)
+		}
+		switch m := msg.(type) {
+		case *session.Welcome:
+			ws.SetReadDeadline(time.Time{})
+			ws.SetWriteDeadline(time.Time{})
+			return &conn{ws: ws, welcome: m}, nil
+		case *session.Error:
+			ws.Close()
+			return nil, fmt.Errorf("join %s: refused: %s: %s", id, m.Code, m.Msg)
+		}
+	}
+}
+
+// A typist is a client that types into its group's document: one op in
+// flight, the next after the ack and the pause.
+type typist struct {
+	r    *run
+	g    *group
+	idx  int
+	id   string
+	ws   *websocket.Conn
+	ring *ring
+	done chan struct{} // closed when read returns
+
+	// mu guards the fields below, and the socket's writes.
+	mu       sync.Mutex
+	rng      *rand.Rand
+	rev      doc.Rev
+	length   int // the document's length at rev, in UTF-16 units
+	seq      uint64
+	sentAt   int64
+	inflight bool
+	stopped  bool
+
+	// Owned by read.
+	ack, bcast histogram
+	acked      int64 // acks inside the window
+	refused    int64 // error frames
+	err        error // why read ended, when not at the end of the run
+}
+
+func newTypist(r *run, g *group, idx int, c *conn, seed uint64) (*typist, error) {
+	t := &typist{
+		r: r, g: g, idx: idx, id: clientID(g, idx), ws: c.ws, ring: g.rings[idx],
+		done: make(chan struct{}),
+		rng:  rand.New(rand.NewPCG(seed, uint64(idx))),
+		rev:  c.welcome.Rev,
+	}
+	if c.welcome.Snapshot != nil {
+		t.length = c.welcome.Snapshot.Length()
+	}
+	for _, op := range c.welcome.Ops {
+		t.length += op.Delta.ChangeLength()
+	}
+	return t, nil
+}
+
+func clientID(g *group, idx int) string { return fmt.Sprintf("%s-c%d", g.id, idx) }
+
+var letters = []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", " "}
+
+// send sends the next op: one character at a random position of the
+// document as the client knows it.
+func (t *typist) send() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped || t.inflight {
+		return
+	}
+	pos := t.rng.IntN(t.length + 1)
+	var d ot.Delta
+	d.Retain(pos, nil).Insert(letters[t.rng.IntN(len(letters))], nil)
+	t.seq++
+	frame, err := session.Encode(&session.Submit{Seq: t.seq, Base: t.rev, Delta: d})
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	t.sentAt = t.r.now()
+	t.ring.put(t.seq, t.sentAt)
+	t.inflight = true
+	t.ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if err := t.ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+		t.fail(err)
+	}
+}
+
+// fail closes the socket, which ends read. Called with mu held.
+func (t *typist) fail(err error) {
+	t.stopped = true
+	t.ws.Close()
+	_ = err // read reports the closed socket
+}
+
+// stop stops typing after the op in flight.
+func (t *typist) stop() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+}
+
+// idle reports whether no op is in flight.
+func (t *typist) idle() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.inflight
+}
+
+// read handles the server's frames until the socket closes.
+func (t *typist) read() {
+	defer close(t.done)
+	for {
+		_, frame, err := t.ws.ReadMessage()
+		if err != nil {
+			if !t.r.ending.Load() {
+				t.err = err
+			}
+			return
+		}
+		msg, err := session.DecodeServer(frame)
+		if err != nil {
+			t.err = err
+			t.ws.Close()
+			return
+		}
+		now := t.r.now()
+		switch m := msg.(type) {
+		case *session.Ack:
+			t.acked1(m, now)
+		case *session.Remote:
+			t.remote(m, now)
+		case *session.Error:
+			t.refused++
+			t.mu.Lock()
+			mine := m.Seq != 0 && m.Seq == t.seq && t.inflight
+			if mine {
+				t.inflight = false
+			}
+			t.mu.Unlock()
+			if t.refused == 1 {
+				t.err = fmt.Errorf("server error %s: %s", m.Code, m.Msg)
+			}
+			if mine {
+				t.next()
+			}
+		}
+	}
+}
+
+func (t *typist) acked1(m *session.Ack, now int64) {
+	t.mu.Lock()
+	mine := t.inflight && m.Seq == t.seq
+	if mine {
+		t.inflight = false
+		t.rev = m.Rev
+		t.length++
+	}
+	sentAt := t.sentAt
+	t.mu.Unlock()
+	if !mine {
+		t.err = fmt.Errorf("ack of seq %d, not the op in flight", m.Seq)
+		return
+	}
+	start, end := t.r.window()
+	if now >= start && now < end {
+		t.acked++
+		if sentAt >= start {
+			t.ack.add(time.Duration(now - sentAt))
+		}
+	}
+	t.next()
+}
+
+// next sends the next op after the pause.
+func (t *typist) next() {
+	if t.r.cfg.Pause <= 0 {
+		t.send()
+		return
+	}
+	time.AfterFunc(t.r.cfg.Pause, t.send)
+}
+
+func (t *typist) remote(m *session.Remote, now int64) {
+	t.mu.Lock()
+	t.rev = m.Rev
+	t.length += m.Delta.ChangeLength()
+	t.mu.Unlock()
+	i, ok := t.g.index[m.Client]
+	if !ok {
+		return
+	}
+	sentAt, ok := t.g.rings[i].get(m.Seq)
+	if !ok {
+		return
+	}
+	if start, end := t.r.window(); sentAt >= start && now < end {
+		t.bcast.add(time.Duration(now - sentAt))
+	}
+}
+
+// An idler is a connection that joined and does nothing but read.
+type idler struct {
+	ws   *websocket.Conn
+	done chan struct{}
+	err  error
+}
+
+func (i *idler) read(r *run) {
+	defer close(i.done)
+	for {
+		if _, _, err := i.ws.ReadMessage(); err != nil {
+			if !r.ending.Load() {
+				i.err = err
+			}
+			return
+		}
+	}
+}
+
+// closeWS closes a socket politely: a close frame, then the socket.
+func closeWS(ws *websocket.Conn) {
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	ws.Close()
+}
+
+var errStopped = errors.New("loadgen: stopped")
