@@ -27,6 +27,12 @@ type wsConn struct {
 	closed atomic.Bool
 	peer   *session.Peer
 	once   sync.Once
+
+	// queued counts the frames handed to melody and written those it
+	// wrote; wrote wakes a Close that waits for the queue to drain.
+	queued  atomic.Int64
+	written atomic.Int64
+	wrote   chan struct{}
 }
 
 var _ session.Conn = (*wsConn)(nil)
@@ -35,7 +41,9 @@ func (c *wsConn) Send(frame []byte) error {
 	if c.closed.Load() {
 		return session.ErrClosed
 	}
+	c.queued.Add(1)
 	if err := c.s.WriteBinary(frame); err != nil {
+		c.queued.Add(-1)
 		return session.ErrClosed
 	}
 	if c.full.Load() {
@@ -45,12 +53,14 @@ func (c *wsConn) Send(frame []byte) error {
 }
 
 // Close sends the close frame on the socket itself, not through melody's
-// queue, which may be full; and it never blocks its caller.
+// queue, which may be full; and it never blocks its caller. The frames
+// queued before it, such as the error that explains the close, go first.
 func (c *wsConn) Close(code int, reason string) {
 	c.once.Do(func() {
 		c.closed.Store(true)
 		ws := c.s.WebsocketConnection()
 		go func() {
+			c.drain(time.Now().Add(time.Second))
 			msg := websocket.FormatCloseMessage(code, reason)
 			if err := ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
 				ws.Close()
@@ -61,6 +71,25 @@ func (c *wsConn) Close(code int, reason string) {
 			ws.SetReadDeadline(time.Now().Add(closeWait))
 		}()
 	})
+}
+
+// drain waits until melody wrote every frame queued so far, or until the
+// deadline. A client too slow to read never drains its queue, and a close
+// frame cannot overtake what the socket already holds: it is not waited
+// for.
+func (c *wsConn) drain(deadline time.Time) {
+	if c.full.Load() {
+		return
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for c.written.Load() < c.queued.Load() && !c.s.IsClosed() {
+		select {
+		case <-c.wrote:
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 const connKey = "conn"
@@ -85,13 +114,22 @@ func (srv *Server) newMelody() *melody.Melody {
 	m.Upgrader.EnableCompression = false
 
 	m.HandleConnect(func(s *melody.Session) {
-		c := &wsConn{s: s}
+		c := &wsConn{s: s, wrote: make(chan struct{}, 1)}
 		c.peer = srv.cfg.Manager.Connect(chi.URLParamFromCtx(s.Request.Context(), "id"), c)
 		s.Set(connKey, c)
 	})
 	m.HandleMessageBinary(func(s *melody.Session, frame []byte) {
 		if c := connOf(s); c != nil {
 			c.peer.Receive(frame)
+		}
+	})
+	m.HandleSentMessageBinary(func(s *melody.Session, _ []byte) {
+		if c := connOf(s); c != nil {
+			c.written.Add(1)
+			select {
+			case c.wrote <- struct{}{}:
+			default:
+			}
 		}
 	})
 	m.HandleMessage(func(s *melody.Session, frame []byte) {
