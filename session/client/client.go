@@ -174,6 +174,7 @@ func (c *Client) Submit(change ot.Delta) error {
 	if err := c.local.Apply(change); err != nil {
 		return err
 	}
+	c.moveOthers(change)
 	if c.flight == nil && c.ws != nil {
 		c.sendOp(change)
 	} else {
@@ -454,7 +455,7 @@ func (c *Client) connect() (bool, error) {
 		case *session.Remote:
 			err = c.remote(m)
 		case *session.Presence:
-			c.others[m.Client] = *m
+			c.setOther(m)
 			c.emit(Event{Presence: m})
 		case *session.Leave:
 			delete(c.others, m.Client)
@@ -495,8 +496,8 @@ func (c *Client) welcome(ws *websocket.Conn, w *session.Welcome) error {
 	}
 	c.rev, c.epoch, c.loaded = w.Rev, w.Epoch, true
 	c.others = map[string]session.Presence{}
-	for _, p := range w.Presence {
-		c.others[p.Client] = p
+	for i := range w.Presence {
+		c.setOther(&w.Presence[i])
 	}
 	c.ws = ws
 	switch {
@@ -634,18 +635,46 @@ func (c *Client) remote(r *session.Remote) error {
 		return fmt.Errorf("apply revision %d locally: %w", r.Rev, err)
 	}
 	c.rev = r.Rev
-	for id, p := range c.others {
-		if p.Sel != nil {
-			start := x.TransformPosition(p.Sel.Index, false)
-			end := x.TransformPosition(p.Sel.Index+p.Sel.Length, false)
-			p.Sel = &session.Selection{Index: start, Length: max(end-start, 0)}
-			c.others[id] = p
-		}
+	c.moveOthers(x)
+	if c.sel != nil {
+		c.sel = moveSelection(c.sel, x)
 	}
 	applied := *r
 	applied.Delta = x
 	c.emit(Event{Remote: &applied})
 	return nil
+}
+
+// setOther records someone's selection. The server sends it at its
+// revision: it is moved through the pending local edits, as the local
+// document has them on top. Called with mu held.
+func (c *Client) setOther(p *session.Presence) {
+	if p.Sel != nil {
+		if c.flight != nil {
+			p.Sel = moveSelection(p.Sel, c.flight.delta)
+		}
+		if len(c.buffer.Ops) > 0 {
+			p.Sel = moveSelection(p.Sel, c.buffer)
+		}
+	}
+	c.others[p.Client] = *p
+}
+
+// moveOthers moves everyone's selection through an op applied to the local
+// document, local edits included. Called with mu held.
+func (c *Client) moveOthers(x ot.Delta) {
+	for id, p := range c.others {
+		if p.Sel != nil {
+			p.Sel = moveSelection(p.Sel, x)
+			c.others[id] = p
+		}
+	}
+}
+
+func moveSelection(sel *session.Selection, x ot.Delta) *session.Selection {
+	start := x.TransformPosition(sel.Index, false)
+	end := x.TransformPosition(sel.Index+sel.Length, false)
+	return &session.Selection{Index: start, Length: max(end-start, 0)}
 }
 
 // refused handles an error from the server. A refused op is dropped with
