@@ -347,15 +347,20 @@ func (c *Client) write(msg any) {
 
 // permanent reports close codes after which reconnecting cannot help.
 func permanent(err error) bool {
-	var ce *websocket.CloseError
-	if !errors.As(err, &ce) {
-		return false
-	}
-	switch ce.Code {
+	switch closeCode(err) {
 	case session.CloseProtocol, session.CloseUnauthorized, session.CloseNotFound:
 		return true
 	}
 	return false
+}
+
+// closeCode returns the close code that ended a connection, or 0.
+func closeCode(err error) int {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return 0
 }
 
 func (c *Client) run() {
@@ -367,6 +372,11 @@ func (c *Client) run() {
 		c.ws = nil
 		if err != nil {
 			c.lastErr = err
+		}
+		if closeCode(err) == websocket.CloseMessageTooBig && c.flight != nil {
+			// The op in flight is over the server's frame limit: sent
+			// again, it would be refused again.
+			c.setAside(fmt.Errorf("%w: the edit is larger than the server accepts", ErrRejected))
 		}
 		if c.ctx.Err() != nil || permanent(err) {
 			c.status = Closed
