@@ -2,13 +2,21 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/cowrite/cowrite/doc"
+	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/session"
 	"github.com/cowrite/cowrite/session/client"
@@ -106,3 +114,181 @@ func waitSynced(t testing.TB, clients ...*client.Client) {
 		}
 	}
 }
+
+// testSeed returns the seed of a randomised test: $COWRITE_SEED when set,
+// else a fresh one. It logs the seed so that a failure can be replayed.
+func testSeed(t testing.TB) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("COWRITE_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("COWRITE_SEED=%q: %v", s, err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (replay with COWRITE_SEED=%d)", seed, seed)
+	return seed
+}
+
+// del returns a change that deletes n units at pos.
+func del(pos, n int) ot.Delta {
+	var d ot.Delta
+	d.Retain(pos, nil).Delete(n)
+	return d
+}
+
+// content returns a document's latest content and revision as the server
+// has them.
+func (s *server) content(t testing.TB, id string) (ot.Delta, doc.Rev) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, meta, err := s.manager.Get(ctx, id, -1)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return d, meta.Rev
+}
+
+// eventually polls cond until it holds, failing the test after a generous
+// timeout.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rawTimeout bounds every read of a raw client.
+const rawTimeout = 15 * time.Second
+
+// raw is a protocol client without the Go client's logic: the test sends
+// every frame and reads every answer itself, so it controls exactly what
+// the server sees and when.
+type raw struct {
+	t  testing.TB
+	ws *websocket.Conn
+}
+
+// rawDial opens a WebSocket to a document, without hello.
+func (s *server) rawDial(t testing.TB, id string) *raw {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(s.wsURL(id), nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial %s: %v (HTTP %d)", id, err, status)
+	}
+	ws.SetReadLimit(64 << 20)
+	t.Cleanup(func() { ws.Close() })
+	return &raw{t: t, ws: ws}
+}
+
+// rawJoin opens a WebSocket to a document, says hello and returns the
+// welcome. A hello without Version gets the current one.
+func (s *server) rawJoin(t testing.TB, id string, h session.Hello) (*raw, *session.Welcome) {
+	t.Helper()
+	r := s.rawDial(t, id)
+	if h.Version == 0 {
+		h.Version = session.ProtocolVersion
+	}
+	r.send(&h)
+	return r, expect[session.Welcome](r)
+}
+
+// send encodes and sends one message.
+func (r *raw) send(msg any) {
+	r.t.Helper()
+	frame, err := session.Encode(msg)
+	if err != nil {
+		r.t.Fatalf("encode %T: %v", msg, err)
+	}
+	r.sendFrame(frame)
+}
+
+// sendFrame sends bytes as one binary frame.
+func (r *raw) sendFrame(frame []byte) {
+	r.t.Helper()
+	if err := r.ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+// next reads and decodes one message. The error is the connection's end
+// (a *websocket.CloseError when the server closed it properly).
+func (r *raw) next() (any, error) {
+	r.ws.SetReadDeadline(time.Now().Add(rawTimeout))
+	typ, frame, err := r.ws.ReadMessage()
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.BinaryMessage {
+		return nil, fmt.Errorf("a %d frame from the server, want binary", typ)
+	}
+	msg, err := session.DecodeServer(frame)
+	if err != nil {
+		return nil, fmt.Errorf("decode server frame: %w", err)
+	}
+	return msg, nil
+}
+
+// read reads one message and fails the test when the connection ended.
+func (r *raw) read() any {
+	r.t.Helper()
+	msg, err := r.next()
+	if err != nil {
+		r.t.Fatalf("read: %v", err)
+	}
+	return msg
+}
+
+// expect reads until a message of type T arrives, skipping others'
+// presence and ops, and fails on anything else (an error, most of all).
+func expect[T any](r *raw) *T {
+	r.t.Helper()
+	for {
+		switch m := r.read().(type) {
+		case *T:
+			return m
+		case *session.Presence, *session.Leave, *session.Remote:
+		default:
+			r.t.Fatalf("got %T %+v, want %T", m, m, new(T))
+		}
+	}
+}
+
+// closed reads until the connection ends and returns its close code
+// (websocket.CloseAbnormalClosure when it ended without a close frame) and
+// the errors the server sent on the way.
+func (r *raw) closed() (int, []session.Error) {
+	r.t.Helper()
+	var errs []session.Error
+	for {
+		msg, err := r.next()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code, errs
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				r.t.Fatalf("connection still open after %v", rawTimeout)
+			}
+			return websocket.CloseAbnormalClosure, errs
+		}
+		if e, ok := msg.(*session.Error); ok {
+			errs = append(errs, *e)
+		}
+	}
+}
+
+// cut drops the connection without a close frame, as a network failure
+// would.
+func (r *raw) cut() { r.ws.UnderlyingConn().Close() }
