@@ -44,7 +44,7 @@ func deepFrame(depth int) []byte {
 func TestBadInput(t *testing.T) {
 	const maxFrame = 64 << 10
 	s := startServer(t, "", serverOpts{
-		session: session.Config{HelloTimeout: 700 * time.Millisecond},
+		session: session.Config{HelloTimeout: time.Second},
 		web:     web.Config{MaxFrame: maxFrame},
 	})
 	const id = "bad"
