@@ -54,6 +54,7 @@ func New(cfg Config) *Server {
 		// No timeout middleware here: it would cancel live sessions.
 		r.Get("/{id}/ws", srv.serveWS)
 	})
+	srv.routePages(r)
 	srv.router = r
 	return srv
 }
