@@ -3,12 +3,12 @@
 
 GO ?= go
 
-.PHONY: run build test test-go lint npm bench fuzz clean
+.PHONY: run build test test-go lint npm assets typecheck bench fuzz clean
 
 run: build
 	./cowrite serve
 
-build: npm
+build: assets
 	$(GO) build -o cowrite .
 
 npm: web/node_modules/.package-lock.json
@@ -17,7 +17,19 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
-test: lint npm
+# assets bundles the editor, the embeds and the service worker from web/src
+# into web/dist, which the binary embeds (go:embed); web/dist is not
+# committed. Rebuilt when a source changes.
+assets: web/dist/manifest.json
+
+web/dist/manifest.json: web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
+	cd web && node build.mjs
+
+# typecheck checks every TypeScript source under web/.
+typecheck: npm
+	cd web && npx tsc --noEmit -p .
+
+test: lint typecheck assets
 	COWRITE_STRICT=1 $(GO) test -race -count=1 ./...
 
 lint:
@@ -30,3 +42,4 @@ bench:
 
 clean:
 	rm -f cowrite
+	find web/dist -mindepth 1 -not -name .gitkeep -delete
