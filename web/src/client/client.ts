@@ -1,9 +1,18 @@
-// CowriteClient: one document, live. STUB: the API is final, the body is
-// being written (issue 4a).
+// CowriteClient: one document, live. It runs the state machine of
+// state.ts over a WebSocket, reconnects with backoff, journals every change
+// before sending it, and tells the editor what to show through events.
 
 import Delta from 'quill-delta';
 
-import type { Journal } from './journal.js';
+import { defaultBackoff, delay } from './backoff.js';
+import type { Backoff } from './backoff.js';
+import { freeClaims, leaseClaims, lockClaims, randomId } from './claim.js';
+import type { Claim, Claims } from './claim.js';
+import { CodecError, decodeServer, encodeClient } from './codec.js';
+import type { ClientMessage, PresenceInfo, Selection, ServerMessage, Welcome } from './codec.js';
+import { IndexedDBJournal } from './journal.js';
+import type { Journal, JournalRecord } from './journal.js';
+import { DocState, insertedText, pendingOf } from './state.js';
 
 /** State is what the status indicator shows. */
 export type State = 'connecting' | 'saved' | 'saving' | 'offline' | 'read-only' | 'error';
@@ -23,19 +32,10 @@ export interface Status {
   message?: string;
 }
 
-/** Selection is a caret (length 0) or a selection, in UTF-16 units. */
-export interface Selection {
-  index: number;
-  length: number;
-}
+export type { Selection };
 
-/** Peer is someone else in the document. name and color are untrusted data. */
-export interface Peer {
-  client: string;
-  name: string;
-  color: string;
-  sel: Selection | null;
-}
+/** Peer is someone else in the document. name and color are untrusted data: render them as text. */
+export type Peer = PresenceInfo;
 
 /** Author says who made a remote op; both fields may be empty (REST API ops). */
 export interface Author {
@@ -112,56 +112,182 @@ export interface ClientOptions {
   backoff?: { base?: number; cap?: number };
 }
 
-type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
+/** Adoption is a journalled session that a drain client carries on for its parent. */
+interface Adoption {
+  rec: JournalRecord;
+  claim: Claim;
+  parent: CowriteClient;
+}
 
-/** CowriteClient edits one document live. See session/PROTOCOL.md §5-6. */
+interface Found {
+  rec: JournalRecord;
+  claim: Claim;
+}
+
+const DOC_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** WELCOME_TIMEOUT is how long a connection may go without a welcome before it is dropped and retried. */
+const WELCOME_TIMEOUT = 20_000;
+
+/** unavailableBackoff is for close 4010 (the store cannot be read): retry, but not in a loop. */
+const unavailableBackoff: Backoff = { base: 10_000, cap: 120_000 };
+
+type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * CowriteClient edits one document live (PROTOCOL.md §5-6).
+ *
+ * The editor shows `document` once 'ready' fired, sends every user edit to
+ * submit() after applying it, applies 'remote' deltas, and replaces its
+ * content on 'reset'. All events are delivered synchronously from the
+ * client's own callbacks; listeners must not call destroy() re-entrantly
+ * from 'remote'. Nothing here touches the DOM.
+ *
+ * Exactly once: every op carries (client id, seq); an op is sent only after
+ * the journal holds it; the in-flight op is resent exactly as first sent,
+ * which the server acknowledges without applying twice. A tab carries on a
+ * journalled session only under that session's claim (claim.ts), so no two
+ * tabs ever send for one client id.
+ */
 export class CowriteClient {
   private readonly listeners: Listeners = {
     ready: new Set(), remote: new Set(), reset: new Set(), status: new Set(),
     presence: new Set(), leave: new Set(), error: new Set(),
   };
   private readonly opts: ClientOptions;
-  private doc = new Delta();
-  private st: Status = { state: 'connecting', pending: 0, access: 'edit' };
-  private id = '';
+  private readonly backoff: Backoff;
+  private readonly random: () => number;
+  private readonly scope: string;
+  private readonly url: string;
+  private readonly drain: Adoption | null;
 
-  constructor(opts: ClientOptions) {
+  private journal: Journal | null;
+  private claims: Claims;
+  private claim: Claim | null = null;
+  private s: DocState | null = null;
+
+  private ws: WebSocket | null = null;
+  private welcomed = false;
+  /** down: a connection failed since the last welcome. */
+  private down = false;
+  private failure: ErrorEvent | null = null;
+  private destroyed = false;
+  private access: Access;
+  private attempt = 0;
+  private retries = 0;
+  /** fresh: the next hello asks for a snapshot (rev -1). */
+  private fresh = false;
+  /** sent: the in-flight op went out on this connection. */
+  private sent = false;
+  /** hold: the in-flight op waits for a backoff before it is resent. */
+  private hold = false;
+  private reconnectTimer: Timer | null = null;
+  private welcomeTimer: Timer | null = null;
+  private holdTimer: Timer | null = null;
+  private offOnline: (() => void) | null = null;
+
+  // Journal writes: version counts changes, saved is the version the
+  // journal holds, opVersion the version that made the in-flight op.
+  private version = 0;
+  private saved = 0;
+  private opVersion = 0;
+  private saving: Promise<void> | null = null;
+  private dirty = false;
+
+  private starting: Promise<Delta> | null = null;
+  private waiter: { resolve: (d: Delta) => void; reject: (e: Error) => void } | null = null;
+  private readySent = false;
+  private last: Status;
+  private readonly drains = new Set<CowriteClient>();
+
+  /** The second argument is internal: a drain client carrying on a journalled session. */
+  constructor(opts: ClientOptions, adopt?: Adoption) {
     this.opts = opts;
+    this.drain = adopt ?? null;
+    this.backoff = {
+      base: positive(opts.backoff?.base, defaultBackoff.base),
+      cap: positive(opts.backoff?.cap, defaultBackoff.cap),
+    };
+    this.random = opts.random ?? Math.random;
+    this.access = opts.readOnly ? 'view' : 'edit';
+    const [scope, url] = endpoint(opts.server, opts.doc);
+    this.scope = scope;
+    this.url = url;
+    this.journal = opts.journal === undefined ? defaultJournal() : opts.journal;
+    const locks = opts.locks === undefined ? (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks : opts.locks;
+    this.claims = !this.journal ? freeClaims : locks ? lockClaims(locks) : leaseClaims(this.journal);
+    this.last = this.computeStatus();
   }
 
   /** document is the local document: the server's with the unacknowledged edits on top. */
   get document(): Delta {
-    return this.doc;
+    return this.s?.document ?? new Delta();
   }
 
+  /** status is where the client stands now; 'status' events report its changes. */
   get status(): Status {
-    return this.st;
+    return this.computeStatus();
   }
 
-  /** clientId is this session's client id ('' before start resolves). */
+  /** clientId is this session's client id ('' until start has read the journal). */
   get clientId(): string {
-    return this.id;
+    return this.s?.clientId ?? '';
   }
 
-  /** peers is everyone else here. */
+  /** peers is everyone else here, with selections on the local document. */
   get peers(): Peer[] {
-    return [];
+    return this.s ? [...this.s.others.values()].map((p) => ({ ...p, sel: p.sel && { ...p.sel } })) : [];
   }
 
-  /** start loads the journal and connects; it resolves with the document once it is loaded. */
-  async start(): Promise<Delta> {
-    void this.opts;
-    return this.doc;
+  /**
+   * start reads the journal and connects. It resolves with the document
+   * once it is loaded: at once from the journal (offline too), or with the
+   * first welcome. It rejects when the document cannot be opened (not
+   * found, not authorised) or destroy is called first. Calling it again
+   * returns the same promise.
+   */
+  start(): Promise<Delta> {
+    if (!this.starting) {
+      this.starting = this.boot();
+      this.starting.catch(() => {}); // callers that do not wait still see 'error'
+    }
+    return this.starting;
   }
 
-  /** submit takes a local edit, already applied by the editor to document. */
+  /**
+   * submit takes a local edit, already applied by the editor to document.
+   * It throws if the edit does not fit the document, or before 'ready'.
+   */
   submit(change: Delta): void {
-    void change;
+    const s = this.s;
+    if (!s || !s.loaded) throw new Error('cowrite: submit before the document is loaded');
+    if (this.destroyed) throw new Error('cowrite: submit after destroy');
+    if (change.ops.length === 0) return;
+    s.local(change);
+    if (this.access === 'view' && (this.welcomed || this.opts.readOnly)) {
+      // Not here (the editor should be read-only): give it back, after
+      // the editor's own change handler has returned.
+      queueMicrotask(() => {
+        if (this.destroyed) return;
+        this.reset('This document is read-only here; the edit was not saved.', s.setAside(), true);
+        this.changed();
+      });
+    }
+    this.changed();
   }
 
   /** setPresence sets this user's selection, or null when the editor lost focus. */
   setPresence(sel: Selection | null): void {
-    void sel;
+    const s = this.s;
+    if (!s || this.destroyed) return;
+    if (sel) {
+      const index = clamp(sel.index, 0, s.length);
+      sel = { index, length: clamp(sel.length, 0, s.length - index) };
+    }
+    s.sel = sel;
+    if (this.welcomed && !this.drain) this.send({ t: 'presence', sel });
   }
 
   /** on adds a listener and returns a function that removes it. */
@@ -171,11 +297,630 @@ export class CowriteClient {
     return () => set.delete(fn);
   }
 
-  /** destroy disconnects for good; unsent edits stay in the journal. */
-  destroy(): void {}
+  /**
+   * destroy disconnects for good. Unsent edits stay in the journal, and
+   * the next page to open the document delivers them.
+   */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.stopTimers();
+    this.offOnline?.();
+    this.closeSocket();
+    for (const d of this.drains) d.destroy();
+    this.drains.clear();
+    this.waiter?.reject(new Error('cowrite: destroyed'));
+    this.waiter = null;
+    // Let the claim go once the last journal write is done, so that a
+    // page taking over reads the final record.
+    const claim = this.claim;
+    this.claim = null;
+    void this.idle().then(() => claim?.release());
+  }
 
   /** stop is destroy. */
   stop(): void {
     this.destroy();
   }
+
+  // Starting.
+
+  private async boot(): Promise<Delta> {
+    if (!this.url) {
+      this.fail('bad_doc_id', `"${this.opts.doc.slice(0, 140)}" is not a document id, or the server address is not valid.`);
+      throw new Error('cowrite: bad document id or server');
+    }
+    if (this.drain) {
+      this.s = DocState.fromRecord(this.drain.rec);
+      this.claim = this.drain.claim;
+      this.connect();
+      return this.s.document;
+    }
+    const { mine, others } = await this.adoptJournal();
+    let claim = mine?.claim ?? null;
+    const s = mine ? DocState.fromRecord(mine.rec) : new DocState(randomId());
+    if (!mine && this.journal) {
+      claim = await this.claims.claim(this.scope, s.clientId).catch(() => null);
+      if (!claim) this.journal = null; // journalling without a claim could mislead another tab
+    }
+    if (this.destroyed) {
+      claim?.release();
+      for (const o of others) o.claim.release();
+      throw new Error('cowrite: destroyed');
+    }
+    this.s = s;
+    this.claim = claim;
+    claim?.onLost(() => this.fail('claim_lost', 'Another tab took over this editing session. Reload to go on.'));
+    for (const o of others) this.addDrain(o);
+    this.listenOnline();
+    this.emitStatus();
+    if (s.loaded) this.ready();
+    this.connect();
+    if (s.loaded) return s.document;
+    return new Promise<Delta>((resolve, reject) => {
+      if (this.failure) reject(new Error(this.failure.message));
+      else this.waiter = { resolve, reject };
+    });
+  }
+
+  /**
+   * adoptJournal finds the journalled sessions of this document that no
+   * live page holds, and claims them: the one to carry on (the one with
+   * unsent edits, else the newest), and the others with unsent edits, to
+   * drain in the background. Sessions with nothing unsent are deleted.
+   */
+  private async adoptJournal(): Promise<{ mine: Found | null; others: Found[] }> {
+    const journal = this.journal;
+    const found: { mine: Found | null; others: Found[] } = { mine: null, others: [] };
+    if (!journal) return found;
+    let recs: JournalRecord[];
+    try {
+      recs = (await journal.list(this.scope)).filter(validRecord);
+    } catch (err) {
+      this.journalFailed(err);
+      return found;
+    }
+    recs.sort((a, b) => Number(pendingOf(b) > 0) - Number(pendingOf(a) > 0) || b.updated - a.updated);
+    for (const r of recs) {
+      const claim = await this.claims.claim(this.scope, r.client).catch(() => null);
+      if (!claim) continue; // a live page has it
+      // Read it again under the claim: a page may have finished with it meanwhile.
+      const cur = await journal.get(this.scope, r.client).catch(() => undefined);
+      if (!cur || !validRecord(cur)) {
+        claim.release();
+      } else if (!found.mine) {
+        found.mine = { rec: cur, claim };
+      } else if (pendingOf(cur) > 0) {
+        found.others.push({ rec: cur, claim });
+      } else {
+        await journal.remove(this.scope, cur.client).catch(() => {});
+        claim.release();
+      }
+    }
+    return found;
+  }
+
+  private addDrain(f: Found): void {
+    const d = new CowriteClient(
+      { ...this.opts, journal: this.journal, locks: null },
+      { rec: f.rec, claim: f.claim, parent: this },
+    );
+    this.drains.add(d);
+    void d.start();
+  }
+
+  private ready(): void {
+    if (this.readySent || !this.s) return;
+    this.readySent = true;
+    const doc = this.s.document;
+    if (!this.drain) this.emit('ready', doc);
+    this.waiter?.resolve(doc);
+    this.waiter = null;
+  }
+
+  private listenOnline(): void {
+    const t = globalThis as Partial<EventTarget>;
+    if (!t.addEventListener || !t.removeEventListener) return;
+    const onOnline = () => {
+      if (this.reconnectTimer === null) return;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      this.connect();
+    };
+    t.addEventListener('online', onOnline);
+    this.offOnline = () => t.removeEventListener!('online', onOnline);
+  }
+
+  // The connection.
+
+  private connect(): void {
+    this.reconnectTimer = null;
+    if (this.destroyed || this.failure || !this.s) return;
+    const WS = this.opts.WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+    if (!WS) {
+      this.fail('no_websocket', 'This browser cannot open a WebSocket.');
+      return;
+    }
+    let ws: WebSocket;
+    try {
+      ws = new WS(this.url);
+    } catch {
+      this.down = true;
+      this.reconnectLater();
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.welcomed = false;
+    this.sent = false;
+    this.welcomeTimer = setTimeout(() => {
+      this.welcomeTimer = null;
+      if (this.ws === ws && !this.welcomed) this.drop();
+    }, WELCOME_TIMEOUT);
+    ws.onopen = () => {
+      if (this.ws === ws) this.send(this.hello());
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (this.ws === ws) this.onFrame(ev.data);
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      if (this.ws === ws) this.onClose(ev.code);
+    };
+    ws.onerror = () => {}; // a close event follows
+    this.emitStatus();
+  }
+
+  private hello(): ClientMessage {
+    const s = this.s!;
+    const fresh = this.fresh || !s.loaded;
+    return {
+      t: 'hello',
+      client: s.clientId,
+      rev: fresh ? -1 : s.rev,
+      epoch: fresh ? undefined : s.epoch,
+      pending: s.inflight?.seq ?? 0,
+      token: this.opts.token,
+      name: this.opts.name,
+      color: this.opts.color,
+    };
+  }
+
+  private send(m: ClientMessage): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== 1) return;
+    try {
+      ws.send(encodeClient(m));
+    } catch {
+      this.drop(); // the socket is broken; the close handling retries
+    }
+  }
+
+  /** drop closes the connection from this side and reconnects. */
+  private drop(): void {
+    if (!this.ws) return;
+    this.closeSocket();
+    this.reconnectLater();
+  }
+
+  /** closeSocket closes the connection; its close event is ignored. */
+  private closeSocket(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    try {
+      ws.close(1000);
+    } catch {
+      // closed already
+    }
+    this.disconnected();
+  }
+
+  private disconnected(): void {
+    this.welcomed = false;
+    this.sent = false;
+    this.hold = false;
+    this.down = true;
+    for (const t of [this.welcomeTimer, this.holdTimer]) if (t !== null) clearTimeout(t);
+    this.welcomeTimer = this.holdTimer = null;
+    // The welcome brings everyone back.
+    const s = this.s;
+    if (s && s.others.size > 0) {
+      const gone = [...s.others.keys()];
+      s.others.clear();
+      if (!this.drain) for (const id of gone) this.emit('leave', id);
+    }
+    this.emitStatus();
+  }
+
+  private onClose(code: number): void {
+    this.ws = null;
+    this.disconnected();
+    if (this.destroyed) return;
+    const s = this.s!;
+    switch (code) {
+      case 1000: // a newer connection of this client id took over
+        this.fail('replaced', 'This editing session was opened again elsewhere.');
+        return;
+      case 4000:
+        this.reset('The server refused a message from this editor; the unsaved edits could not be sent.', s.setAside(), true);
+        this.changed();
+        this.fail('protocol', 'The server refused a message from this editor. Reload the page.');
+        return;
+      case 4001:
+        this.fail('unauthorized', 'You are not allowed to open this document.');
+        return;
+      case 4004:
+        this.fail('not_found', 'This document does not exist, or was deleted.');
+        return;
+      case 1009: // the in-flight op was over the server's limit: never resend it
+        this.reset('An edit was too large to save.', s.setAside(), true);
+        this.changed();
+        break;
+      case 4010:
+        this.reconnectLater(unavailableBackoff);
+        return;
+    }
+    this.reconnectLater();
+  }
+
+  private reconnectLater(b: Backoff = this.backoff): void {
+    if (this.destroyed || this.failure || this.reconnectTimer !== null) return;
+    this.reconnectTimer = setTimeout(() => this.connect(), delay(b, this.attempt++, this.random));
+    this.emitStatus();
+  }
+
+  private fail(code: string, message: string): void {
+    if (this.failure) return;
+    this.failure = { code, message };
+    this.stopTimers();
+    this.closeSocket();
+    this.emit('error', { code, message });
+    this.waiter?.reject(new Error(message));
+    this.waiter = null;
+    this.emitStatus();
+  }
+
+  private stopTimers(): void {
+    for (const t of [this.reconnectTimer, this.welcomeTimer, this.holdTimer]) if (t !== null) clearTimeout(t);
+    this.reconnectTimer = this.welcomeTimer = this.holdTimer = null;
+  }
+
+  // Messages.
+
+  private onFrame(data: unknown): void {
+    let m: ServerMessage;
+    try {
+      if (data instanceof ArrayBuffer) m = decodeServer(data);
+      else if (ArrayBuffer.isView(data)) m = decodeServer(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      else throw new CodecError('bad_frame', 'a text frame');
+    } catch (err) {
+      const code = err instanceof CodecError ? err.code : 'bad_frame';
+      this.emit('error', { code, message: `Unreadable message from the server: ${(err as Error).message}` });
+      this.drop();
+      return;
+    }
+    if ((m.t === 'welcome') === this.welcomed && m.t !== 'error') {
+      this.emit('error', { code: 'bad_message', message: `The server sent ${m.t} ${this.welcomed ? 'after' : 'before'} its welcome.` });
+      this.drop();
+      return;
+    }
+    const s = this.s!;
+    switch (m.t) {
+      case 'welcome':
+        this.onWelcome(m);
+        return;
+      case 'ack': {
+        const r = s.ack(m.seq, m.rev);
+        if (r === 'gap') this.resync(true);
+        else if (r === 'ok') this.acked();
+        return;
+      }
+      case 'op': {
+        const r = s.remote(m);
+        if (r === 'gap') this.resync(false);
+        else if (r === 'bad') this.resync(true);
+        else if (r === 'own') this.acked();
+        else if (r !== 'old') {
+          this.emit('remote', r.delta, r.author);
+          this.changed();
+        }
+        return;
+      }
+      case 'presence':
+        if (m.client !== s.clientId && !this.drain) this.emit('presence', s.setOther(m));
+        return;
+      case 'leave':
+        s.others.delete(m.client);
+        if (!this.drain) this.emit('leave', m.client);
+        return;
+      case 'error':
+        this.onError(m);
+        return;
+    }
+  }
+
+  private onWelcome(w: Welcome): void {
+    const s = this.s!;
+    if (this.welcomeTimer !== null) clearTimeout(this.welcomeTimer);
+    this.welcomeTimer = null;
+    this.welcomed = true;
+    this.down = false;
+    this.access = this.opts.readOnly || w.access !== 'edit' ? 'view' : 'edit';
+    this.fresh = false;
+    const r = s.welcome(w);
+    switch (r.kind) {
+      case 'fresh':
+        this.ready();
+        break;
+      case 'epoch':
+        this.reset('The document was replaced by another version of it (restored or reset).', r.unsent, false);
+        break;
+      case 'rebase':
+        this.reset('The document was reloaded from the server.', [], false);
+        break;
+      case 'catchup':
+        for (const a of r.applied) this.emit('remote', a.delta, a.author);
+        if (r.resync) {
+          this.changed();
+          this.resync(true);
+          return;
+        }
+    }
+    this.attempt = 0;
+    if (!this.drain) {
+      for (const p of w.presence) if (p.client !== s.clientId) this.emit('presence', s.setOther(p));
+      if (s.sel) this.send({ t: 'presence', sel: s.sel });
+    }
+    this.changed();
+  }
+
+  private acked(): void {
+    this.sent = false;
+    this.retries = 0;
+    this.changed();
+  }
+
+  /** resync reconnects to catch up, or with fresh for a snapshot. */
+  private resync(fresh: boolean): void {
+    if (fresh) this.fresh = true;
+    this.drop();
+  }
+
+  /** onError handles an error message (§6.7). */
+  private onError(e: { code: string; msg: string; seq: number }): void {
+    const s = this.s!;
+    const message = e.msg || e.code;
+    const f = s.inflight;
+    if (e.seq === 0 || !f || e.seq !== f.seq) {
+      this.emit('error', { code: e.code, message });
+      return;
+    }
+    // The in-flight op was not applied.
+    switch (e.code) {
+      case 'internal':
+      case 'rate_limited':
+        // The op was fine: resend it, as first sent, after a while.
+        this.sent = false;
+        this.hold = true;
+        this.holdTimer = setTimeout(() => {
+          this.holdTimer = null;
+          this.hold = false;
+          this.pump();
+        }, delay(this.backoff, this.retries++, this.random));
+        this.emit('error', { code: e.code, message });
+        return;
+      case 'read_only':
+        this.access = 'view';
+        this.emit('error', { code: e.code, message });
+        this.reset('You can only read this document; the edits were not saved.', s.setAside(), true);
+        break;
+      case 'future_rev':
+      case 'seq_conflict':
+      case 'seq_old':
+        // The bookkeeping is off: set the edits aside and reload.
+        this.emit('error', { code: e.code, message });
+        this.reset(`The server refused an edit (${e.code}).`, s.setAside(), true);
+        this.changed();
+        this.resync(true);
+        return;
+      default: // bad_delta, does_not_fit, too_large, and codes yet unknown
+        this.emit('error', { code: e.code, message });
+        this.reset(`The server refused an edit (${e.code}): ${message}`, s.setAside(), true);
+    }
+    this.changed();
+  }
+
+  /**
+   * reset tells the editor that the document was replaced, offering back
+   * unsent edits it holds no more. setAside: the document went back to
+   * confirmed (nothing to say when nothing was set aside). A drain has no
+   * editor: its parent offers the edits through 'error'.
+   */
+  private reset(reason: string, unsent: Delta[], setAside: boolean): void {
+    if (setAside && unsent.length === 0) return;
+    const offered: Offered | undefined = unsent.length > 0 ? { reason, text: insertedText(unsent), edits: unsent } : undefined;
+    if (this.drain) {
+      if (offered) this.drain.parent.emit('error', { code: 'edits_offered_back', message: reason, offered });
+      return;
+    }
+    this.emit('reset', { doc: this.s!.document, reason, offered });
+  }
+
+  // Sending and journalling.
+
+  /** changed journals the state, sends what can be sent, and reports the status. */
+  private changed(): void {
+    this.version++;
+    this.makeOp();
+    this.persist();
+    this.pump();
+    this.emitStatus();
+    if (this.drain && !this.destroyed && this.welcomed && this.s!.pending === 0) this.finishDrain();
+  }
+
+  /**
+   * makeOp makes the buffer the in-flight op when the connection may send
+   * one, and reports whether it did. The op goes out once the journal holds
+   * it (pump): a page closed at any moment leaves a journal that knows of
+   * every op the server may have.
+   */
+  private makeOp(): boolean {
+    const s = this.s;
+    if (!s || !this.ws || !this.welcomed || this.access === 'view' || this.hold) return false;
+    if (s.inflight || !s.takeOp()) return false;
+    this.sent = false;
+    this.opVersion = ++this.version;
+    return true;
+  }
+
+  /** pump sends the in-flight op, made from the buffer if need be, once the journal has it. */
+  private pump(): void {
+    if (this.makeOp()) this.persist();
+    const s = this.s;
+    if (!s || !this.ws || !this.welcomed || this.access === 'view' || this.hold) return;
+    if (s.inflight && !this.sent && this.saved >= this.opVersion) {
+      this.sent = true;
+      this.send(s.resend()!);
+    }
+  }
+
+  private persist(): void {
+    const s = this.s;
+    const journal = this.journal;
+    if (!journal || !s || !s.loaded) {
+      this.saved = this.version;
+      return;
+    }
+    if (this.saving) {
+      this.dirty = true;
+      return;
+    }
+    const v = this.version;
+    this.saving = journal
+      .put(s.record(this.scope, Date.now()))
+      .then(
+        () => {
+          this.saved = Math.max(this.saved, v);
+        },
+        (err: unknown) => this.journalFailed(err),
+      )
+      .finally(() => {
+        this.saving = null;
+        if (this.dirty) {
+          this.dirty = false;
+          this.persist();
+        }
+        this.pump();
+      });
+  }
+
+  private journalFailed(err: unknown): void {
+    if (!this.journal) return;
+    this.journal = null;
+    this.saved = this.version;
+    this.emit('error', {
+      code: 'journal',
+      message: `Unsaved edits cannot be kept on this device (${(err as Error)?.message ?? err}); they are sent as usual.`,
+    });
+  }
+
+  /** idle resolves once no journal write is under way. */
+  private async idle(): Promise<void> {
+    while (this.saving) await this.saving;
+  }
+
+  /** finishDrain ends a drain whose edits were all delivered, deleting its record. */
+  private finishDrain(): void {
+    const parent = this.drain!.parent;
+    const journal = this.journal;
+    const id = this.s!.clientId;
+    this.journal = null; // no more writes: the record goes
+    this.claim = null; // released below, once the record is gone
+    this.destroy();
+    parent.drains.delete(this);
+    parent.emitStatus();
+    const claim = this.drain!.claim;
+    void this.idle()
+      .then(() => journal?.remove(this.scope, id))
+      .catch(() => {})
+      .finally(() => claim.release());
+  }
+
+  // Events.
+
+  private computeStatus(): Status {
+    let pending = this.s?.pending ?? 0;
+    for (const d of this.drains) pending += d.s?.pending ?? 0;
+    const access = this.access;
+    if (this.failure) return { state: 'error', pending, access, message: this.failure.message };
+    if (!this.welcomed) return { state: this.down ? 'offline' : 'connecting', pending, access };
+    if (access === 'view') return { state: 'read-only', pending, access };
+    return { state: pending > 0 ? 'saving' : 'saved', pending, access };
+  }
+
+  private emitStatus(): void {
+    if (this.drain) {
+      this.drain.parent.emitStatus();
+      return;
+    }
+    const st = this.computeStatus();
+    const l = this.last;
+    if (st.state === l.state && st.pending === l.pending && st.access === l.access && st.message === l.message) return;
+    this.last = st;
+    this.emit('status', st);
+  }
+
+  private emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
+    if (this.destroyed && event !== 'error') return;
+    for (const fn of [...this.listeners[event]]) {
+      try {
+        (fn as (...a: Parameters<ClientEvents[K]>) => void)(...args);
+      } catch (err) {
+        console.error(`cowrite: a '${event}' listener failed:`, err);
+      }
+    }
+  }
+}
+
+/** endpoint returns the journal scope and the WebSocket URL of doc on server, or '' for an invalid one. */
+function endpoint(server: string, doc: string): [string, string] {
+  const base = server || (globalThis as { location?: { origin: string } }).location?.origin || '';
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    return ['', ''];
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !DOC_ID.test(doc)) return ['', ''];
+  const path = u.pathname.replace(/\/+$/, '');
+  const scope = `${u.origin}${path} ${doc}`;
+  return [scope, `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${path}/v1/docs/${doc}/ws`];
+}
+
+function defaultJournal(): Journal | null {
+  try {
+    return new IndexedDBJournal();
+  } catch {
+    return null;
+  }
+}
+
+function validRecord(r: JournalRecord): boolean {
+  return (
+    CLIENT_ID.test(r.client) &&
+    Number.isSafeInteger(r.seq) &&
+    Number.isSafeInteger(r.rev) &&
+    r.rev >= 0 &&
+    Array.isArray(r.confirmed) &&
+    Array.isArray(r.buffer) &&
+    (r.inflight === null || (Array.isArray(r.inflight.sent) && Array.isArray(r.inflight.delta)))
+  );
+}
+
+function positive(v: number | undefined, def: number): number {
+  return v !== undefined && v > 0 && Number.isFinite(v) ? v : def;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Number.isFinite(v) ? Math.min(Math.max(Math.floor(v), lo), Math.max(hi, lo)) : lo;
 }
