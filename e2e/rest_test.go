@@ -128,6 +128,12 @@ func TestREST(t *testing.T) {
 	}
 	must(t, s.call(t, "POST", "/v1/docs", map[string]any{"id": "texted", "text": "hello"}), http.StatusCreated)
 	must(t, s.call(t, "POST", "/v1/docs", `{"id":"rich","content":{"ops":[{"insert":"Hi","attributes":{"bold":true}},{"insert":{"image":"a.png"}},{"insert":"\n"}]}}`), http.StatusCreated)
+	var auto struct{ ID string }
+	must(t, s.call(t, "POST", "/v1/docs", `{}`), http.StatusCreated).json(t, &auto)
+	if !session.ValidDocID(auto.ID) {
+		t.Fatalf("generated id %q", auto.ID)
+	}
+	must(t, s.call(t, "DELETE", "/v1/docs/"+auto.ID, nil), http.StatusNoContent)
 	mustFail(t, s.call(t, "POST", "/v1/docs", `{"id":"plain"}`), http.StatusConflict, "exists")
 	mustFail(t, s.call(t, "POST", "/v1/docs", `{"id":"retains","content":{"ops":[{"retain":1}]}}`), http.StatusBadRequest, session.CodeBadDelta)
 	mustFail(t, s.call(t, "POST", "/v1/docs", `{"id":"x","text":"a","content":{"ops":[]}}`), http.StatusBadRequest, session.CodeBadMessage)

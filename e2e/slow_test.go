@@ -141,7 +141,11 @@ func TestSlowConsumer(t *testing.T) {
 	p99 := latencies[len(latencies)*99/100]
 	t.Logf("%d acks while the slow client was connected: median %v, p99 %v, max %v; it had read up to rev %d",
 		len(latencies), latencies[len(latencies)/2], p99, latencies[len(latencies)-1], rev)
-	if p99 > 200*time.Millisecond {
+	// A generous bound, not a benchmark: on a quiet machine the p99 is a
+	// few milliseconds, and it passed 200 ms only with two race-enabled
+	// test runs sharing two cores. A room that waited on the slow socket
+	// would stall its acks for WriteWait (10 s) or until the eviction.
+	if p99 > time.Second {
 		t.Errorf("p99 ack latency %v with a slow client connected", p99)
 	}
 
