@@ -156,6 +156,15 @@ export class Collab {
   private bindQuill(): void {
     const onText = (delta: Delta, _old: Delta, source: string) => {
       if (source !== 'user' || !this.loaded) return;
+      // A Quill document always ends with a newline, and line formats (a
+      // heading, a list) live on it. A document that does not end with one
+      // (made through the API, or empty) shows Quill's own; when an edit
+      // reaches it, the document gets it first, so that the edit fits.
+      const doc = this.client.document;
+      const len = doc.length();
+      if (baseLength(delta) > len && !endsWithNewline(doc)) {
+        this.client.submit(new Delta().retain(len).insert('\n'));
+      }
       this.client.submit(delta);
       this.emit('change', { delta, source: 'local', length: this.quill.getLength() });
     };
@@ -235,13 +244,6 @@ export class Collab {
     this.loaded = true;
     const editable = !this.readOnly && this.client.status.access !== 'view';
     this.quill.enable(editable);
-    // A Quill document always ends with a newline, and line formats (a
-    // heading, a list) live on it. A document that does not end with one
-    // gets it, so that every edit Quill makes stays inside the document.
-    const len = doc.length();
-    if (editable && !endsWithNewline(doc)) {
-      this.client.submit(new Delta().retain(len).insert('\n'));
-    }
     if (why === 'ready' && !wasLoaded) this.emit('ready', { doc: this.doc, length: this.quill.getLength() });
     else this.emit('change', { delta: doc, source: 'reset', length: this.quill.getLength() });
   }
@@ -264,6 +266,17 @@ export class Collab {
 }
 
 export type { Peer, Selection, Status };
+
+/** baseLength is the length of the document a change applies to, as far as it reaches. */
+function baseLength(change: Delta): number {
+  let n = 0;
+  for (const op of change.ops) {
+    if (typeof op.retain === 'number') n += op.retain;
+    else if (op.retain) n += 1; // an embed retain
+    else if (op.delete) n += op.delete;
+  }
+  return n;
+}
 
 function endsWithNewline(d: Delta): boolean {
   const last = d.ops[d.ops.length - 1];

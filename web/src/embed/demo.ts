@@ -97,6 +97,25 @@ async function moduleEmbed(): Promise<void> {
   watch('module', h);
 }
 
-scriptEmbed();
-frameEmbed();
-void moduleEmbed().catch((err: unknown) => record('module', 'error', String(err)));
+/** ensureDoc makes the demo document, with a line to start from, unless it exists. */
+async function ensureDoc(): Promise<void> {
+  try {
+    await fetch('/v1/docs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        id: doc,
+        title: 'Embedding demo',
+        content: { ops: [{ insert: 'One document, three embeds. Type in any of them.\n' }] },
+      }),
+    }); // 409 when it exists: fine
+  } catch {
+    // Offline: the embeds say so themselves.
+  }
+}
+
+void ensureDoc().then(() => {
+  scriptEmbed();
+  frameEmbed();
+  moduleEmbed().catch((err: unknown) => record('module', 'error', String(err)));
+});
