@@ -713,6 +713,8 @@ func TestBrowser_TwoUsers(t *testing.T) {
 		c.tb.waitFor("the other in the presence bar", fmt.Sprintf(
 			`[...document.querySelectorAll('#presence .presence-name')].some(e => e.textContent === %q)`, c.other))
 	}
+	b.do("copy link", chromedp.Click(chromedp.ID("copy-link")))
+	b.waitFor("the copied toast", `document.getElementById('toast').textContent === 'Link copied'`)
 	// Flags show for a while after a caret moves: take the pictures now.
 	a.do("flags", chromedp.Sleep(300*time.Millisecond))
 	a.screenshot(shots, "two-users-ann")
