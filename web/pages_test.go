@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,15 +15,16 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/cowrite/cowrite/doc"
-	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session"
 )
 
-// metaStore is a session.Store that knows documents' metadata and nothing
-// else: enough for the pages, which only look titles up.
-type metaStore struct{ metas map[string]doc.Meta }
-
-var errNotHere = errors.New("metaStore: not implemented")
+// metaStore is a session.Store that knows documents' metadata and
+// nothing else: enough for the pages, which only look titles up. Its other
+// methods are the nil embedded interface's, and panic.
+type metaStore struct {
+	session.Store
+	metas map[string]doc.Meta
+}
 
 func (s metaStore) Meta(_ context.Context, id string) (doc.Meta, error) {
 	if m, ok := s.metas[id]; ok {
@@ -32,22 +32,8 @@ func (s metaStore) Meta(_ context.Context, id string) (doc.Meta, error) {
 	}
 	return doc.Meta{}, doc.ErrNotFound
 }
-func (metaStore) Create(context.Context, doc.Meta, ot.Delta) error { return errNotHere }
-func (metaStore) Load(context.Context, string) (doc.Stored, error) {
-	return doc.Stored{}, errNotHere
-}
-func (metaStore) Append(context.Context, string, doc.Rev, []doc.Sequenced) error { return errNotHere }
-func (metaStore) Ops(context.Context, string, doc.Rev, doc.Rev) ([]doc.Sequenced, error) {
-	return nil, errNotHere
-}
-func (metaStore) SaveSnapshot(context.Context, string, doc.Rev, ot.Delta) error { return errNotHere }
-func (metaStore) At(context.Context, string, doc.Rev) (ot.Delta, error) {
-	return ot.Delta{}, errNotHere
-}
-func (metaStore) List(context.Context) ([]doc.Meta, error) { return nil, nil }
-func (metaStore) Delete(context.Context, string) error     { return errNotHere }
 
-var _ session.Store = metaStore{}
+func (metaStore) List(context.Context) ([]doc.Meta, error) { return nil, nil }
 
 // builtDist is a small build output, as build.mjs writes it.
 func builtDist() fstest.MapFS {
