@@ -357,6 +357,29 @@ describe('CowriteClient', () => {
     assert.equal(server.text(), 'retry');
   });
 
+  it('resends after internal on the current revision when others edited meanwhile', async () => {
+    const server = new MiniServer();
+    const a = client(server);
+    const b = client(server);
+    const ma = mirror(a);
+    await a.start();
+    await b.start();
+    server.manual = true;
+    let n = 0;
+    server.refuse = () => (n++ === 0 ? 'internal' : null); // A's first try
+    ma.type(ins(0, 'A'));
+    b.submit(ins(0, 'B')); // sequenced while A waits to resend
+    server.flush();
+    server.flush();
+    server.manual = false;
+    server.flush();
+    await until(() => saved(a) && saved(b));
+    const ops = server.sockets[0].ops();
+    assert.deepEqual(ops.map((o) => [o.seq, o.rev]), [[1, 0], [1, 1]]);
+    assert.deepEqual(ops[1].delta, ins(1, 'A'));
+    assert.deepEqual(ma.doc, server.content);
+  });
+
   it('sets the in-flight op aside after close 1009 and never resends it', async () => {
     const server = new MiniServer();
     const a = client(server);
@@ -382,6 +405,7 @@ describe('CowriteClient', () => {
     await until(() => server.sockets.length === 2 && saved(a));
     assert.equal(ev.errors.at(-1)?.code, 'seq_conflict');
     assert.equal(ev.resets[0].offered?.text, 'x');
+    assert.equal(ev.resets.length, 1, 'the fresh snapshot changed nothing: no second reset');
     assert.equal(server.sockets[1].sent[0].rev, undefined); // asked for a snapshot
   });
 

@@ -212,6 +212,27 @@ for (const [name, profile] of profiles) {
       await until(async_records(p, 1));
     });
 
+    it('offers journalled edits back when the server now allows only reading', async () => {
+      const server = new MiniServer();
+      const p = profile();
+      const a = tab(server, p);
+      await a.start();
+      server.offline = true;
+      server.disconnect();
+      a.submit(ins(0, 'draft'));
+      await close(a, p);
+      server.access = 'view';
+      server.offline = false;
+      const b = tab(server, p);
+      const resets: string[] = [];
+      b.on('reset', (e) => resets.push(e.offered?.text ?? ''));
+      await b.start();
+      await until(() => b.status.state === 'read-only');
+      assert.deepEqual(resets, ['draft']);
+      assert.equal(b.status.pending, 0);
+      assert.equal(server.text(), '');
+    });
+
     it('keeps the in-flight op in the journal before it is sent', async () => {
       const server = new MiniServer();
       const p = profile();

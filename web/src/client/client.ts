@@ -130,6 +130,13 @@ const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** WELCOME_TIMEOUT is how long a connection may go without a welcome before it is dropped and retried. */
 const WELCOME_TIMEOUT = 20_000;
 
+/**
+ * ACK_TIMEOUT is how long an op may wait for its ack before the connection
+ * is taken for dead (a browser can keep a dead socket open for minutes).
+ * Reconnecting is safe: the op is resent, and the server answers once.
+ */
+const ACK_TIMEOUT = 30_000;
+
 /** unavailableBackoff is for close 4010 (the store cannot be read): retry, but not in a loop. */
 const unavailableBackoff: Backoff = { base: 10_000, cap: 120_000 };
 
@@ -186,6 +193,7 @@ export class CowriteClient {
   private reconnectTimer: Timer | null = null;
   private welcomeTimer: Timer | null = null;
   private holdTimer: Timer | null = null;
+  private ackTimer: Timer | null = null;
   private offOnline: (() => void) | null = null;
 
   // Journal writes: version counts changes, saved is the version the
@@ -418,6 +426,7 @@ export class CowriteClient {
     this.waiter = null;
   }
 
+  /** listenOnline follows the browser's online and offline events. */
   private listenOnline(): void {
     const t = globalThis as Partial<EventTarget>;
     if (!t.addEventListener || !t.removeEventListener) return;
@@ -427,8 +436,14 @@ export class CowriteClient {
       this.reconnectTimer = null;
       this.connect();
     };
+    // Going offline: the socket is dead even if the browser has not noticed.
+    const onOffline = () => this.drop();
     t.addEventListener('online', onOnline);
-    this.offOnline = () => t.removeEventListener!('online', onOnline);
+    t.addEventListener('offline', onOffline);
+    this.offOnline = () => {
+      t.removeEventListener!('online', onOnline);
+      t.removeEventListener!('offline', onOffline);
+    };
   }
 
   // The connection.
@@ -520,8 +535,8 @@ export class CowriteClient {
     this.sent = false;
     this.hold = false;
     this.down = true;
-    for (const t of [this.welcomeTimer, this.holdTimer]) if (t !== null) clearTimeout(t);
-    this.welcomeTimer = this.holdTimer = null;
+    for (const t of [this.welcomeTimer, this.holdTimer, this.ackTimer]) if (t !== null) clearTimeout(t);
+    this.welcomeTimer = this.holdTimer = this.ackTimer = null;
     // The welcome brings everyone back.
     const s = this.s;
     if (s && s.others.size > 0) {
@@ -581,8 +596,8 @@ export class CowriteClient {
   }
 
   private stopTimers(): void {
-    for (const t of [this.reconnectTimer, this.welcomeTimer, this.holdTimer]) if (t !== null) clearTimeout(t);
-    this.reconnectTimer = this.welcomeTimer = this.holdTimer = null;
+    for (const t of [this.reconnectTimer, this.welcomeTimer, this.holdTimer, this.ackTimer]) if (t !== null) clearTimeout(t);
+    this.reconnectTimer = this.welcomeTimer = this.holdTimer = this.ackTimer = null;
   }
 
   // Messages.
@@ -656,7 +671,7 @@ export class CowriteClient {
         this.reset('The document was replaced by another version of it (restored or reset).', r.unsent, false);
         break;
       case 'rebase':
-        this.reset('The document was reloaded from the server.', [], false);
+        if (r.changed) this.reset('The document was reloaded from the server.', [], false);
         break;
       case 'catchup':
         for (const a of r.applied) this.emit('remote', a.delta, a.author);
@@ -667,6 +682,10 @@ export class CowriteClient {
         }
     }
     this.attempt = 0;
+    if (this.access === 'view' && s.pending > 0) {
+      // Edits from before (the journal, or offline) that this connection may not send.
+      this.reset('You can only read this document here; the unsaved edits could not be sent.', s.setAside(), true);
+    }
     if (!this.drain) {
       for (const p of w.presence) if (p.client !== s.clientId) this.emit('presence', s.setOther(p));
       if (s.sel) this.send({ t: 'presence', sel: s.sel });
@@ -675,6 +694,8 @@ export class CowriteClient {
   }
 
   private acked(): void {
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     this.sent = false;
     this.retries = 0;
     this.changed();
@@ -691,6 +712,7 @@ export class CowriteClient {
     const s = this.s!;
     const message = e.msg || e.code;
     const f = s.inflight;
+    if (!this.welcomed) return; // the close code that follows says what to do
     if (e.seq === 0 || !f || e.seq !== f.seq) {
       this.emit('error', { code: e.code, message });
       return;
@@ -699,13 +721,16 @@ export class CowriteClient {
     switch (e.code) {
       case 'internal':
       case 'rate_limited':
-        // The op was fine: resend it, as first sent, after a while.
+        // The op was fine: after a while, resend it with the same seq, in
+        // its current form on the current revision (journalled first).
         this.sent = false;
         this.hold = true;
         this.holdTimer = setTimeout(() => {
           this.holdTimer = null;
           this.hold = false;
-          this.pump();
+          s.renewInflight();
+          this.opVersion = this.version + 1;
+          this.changed();
         }, delay(this.backoff, this.retries++, this.random));
         this.emit('error', { code: e.code, message });
         return;
@@ -781,6 +806,12 @@ export class CowriteClient {
     if (s.inflight && !this.sent && this.saved >= this.opVersion) {
       this.sent = true;
       this.send(s.resend()!);
+      if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+      const ws = this.ws;
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = null;
+        if (this.ws === ws && this.sent) this.drop();
+      }, ACK_TIMEOUT);
     }
   }
 

@@ -34,14 +34,15 @@ export interface Applied {
  *  - catchup: the ops it missed were applied (each in applied); resync is
  *    set when they did not add up, and the client must reload (rev -1);
  *  - rebase: the document was replaced by a snapshot of the same history,
- *    and the pending edits were moved onto it;
+ *    and the pending edits were moved onto it (changed: the local document
+ *    is not what it was);
  *  - epoch: the history was replaced; the pending edits could not be kept
  *    and are in unsent.
  */
 export type WelcomeResult =
   | { kind: 'fresh' }
   | { kind: 'catchup'; applied: Applied[]; resync: boolean }
-  | { kind: 'rebase' }
+  | { kind: 'rebase'; changed: boolean }
   | { kind: 'epoch'; unsent: Delta[] };
 
 /** RemoteResult: the op was applied (Applied), was the in-flight op's echo, was already known, or does not fit. */
@@ -214,9 +215,9 @@ export class DocState {
       return { kind: 'epoch', unsent };
     }
     if (w.snapshot) {
-      this.rebase(w.snapshot, w.seq);
+      const changed = this.rebase(w.snapshot, w.seq);
       this.rev = w.rev;
-      return { kind: 'rebase' };
+      return { kind: 'rebase', changed };
     }
     const applied: Applied[] = [];
     for (const op of w.ops) {
@@ -236,8 +237,9 @@ export class DocState {
    * snapshot stands in for them. appliedSeq is the highest seq the server
    * applied from this client: an in-flight op at or below it is in the
    * snapshot already. The rebased edits become the buffer, to go as a new op.
+   * It reports whether the local document changed.
    */
-  private rebase(snapshot: Delta, appliedSeq: number): void {
+  private rebase(snapshot: Delta, appliedSeq: number): boolean {
     let base = this.confirmed;
     let pending = this.buffer;
     let count = this.bufferCount;
@@ -259,6 +261,19 @@ export class DocState {
       this.localLength += pending.changeLength();
       this.doc = null;
     }
+    return d.ops.length > 0;
+  }
+
+  /**
+   * renewInflight makes the in-flight op's current form the one to send,
+   * on the current revision: for an op the server refused without applying
+   * it (internal, rate_limited), so that the resend needs no old history.
+   */
+  renewInflight(): void {
+    const f = this.inflight;
+    if (!f) return;
+    f.base = this.rev;
+    f.sent = f.delta;
   }
 
   /**
