@@ -62,11 +62,12 @@ type assets struct {
 // revalidated (ETag) on every use. Everything under /assets/ has a content
 // hash in its name and is cached for a year.
 var stableFiles = map[string]string{
-	"embed.js":     "/embed.js",
-	"embed.css":    "/embed.css",
-	"cowrite.mjs":  "/cowrite.mjs",
-	"cowrite.d.ts": "/cowrite.d.ts",
-	"sw.js":        "/sw.js",
+	"embed.js":      "/embed.js",
+	"embed.css":     "/embed.css",
+	"cowrite.mjs":   "/cowrite.mjs",
+	"cowrite.d.ts":  "/cowrite.d.ts",
+	"cowrite.d.mts": "/cowrite.d.mts",
+	"sw.js":         "/sw.js",
 }
 
 // loadAssets reads the build's outputs from fsys (the dist directory).
@@ -131,7 +132,7 @@ func contentType(name string) string {
 	switch {
 	case strings.HasSuffix(name, ".js"), strings.HasSuffix(name, ".mjs"):
 		return "text/javascript; charset=utf-8"
-	case strings.HasSuffix(name, ".d.ts"):
+	case strings.HasSuffix(name, ".d.ts"), strings.HasSuffix(name, ".d.mts"):
 		// TypeScript declarations, to save beside cowrite.mjs.
 		return "text/plain; charset=utf-8"
 	case strings.HasSuffix(name, ".css"):

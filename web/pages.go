@@ -233,7 +233,7 @@ func (p *pages) asset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
-	case "/embed.js", "/embed.css", "/cowrite.mjs", "/cowrite.d.ts":
+	case "/embed.js", "/embed.css", "/cowrite.mjs", "/cowrite.d.ts", "/cowrite.d.mts":
 		// Loaded by pages of other origins: a module script needs CORS,
 		// and a page with Cross-Origin-Embedder-Policy needs CORP.
 		w.Header().Set("Access-Control-Allow-Origin", "*")

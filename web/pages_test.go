@@ -58,6 +58,7 @@ func builtDist() fstest.MapFS {
 		"embed.css":           {Data: []byte(".cowrite-embed{}")},
 		"cowrite.mjs":         {Data: []byte("export function mount(){}")},
 		"cowrite.d.ts":        {Data: []byte("export declare function mount(): void;")},
+		"cowrite.d.mts":       {Data: []byte("export declare function mount(): void;")},
 		"sw.js":               {Data: []byte("self.addEventListener('fetch', () => {})")},
 	}
 }
@@ -221,6 +222,7 @@ func TestAssets_Serving(t *testing.T) {
 		{"/embed.css", "text/css; charset=utf-8", "no-cache", true},
 		{"/cowrite.mjs", "text/javascript; charset=utf-8", "no-cache", true},
 		{"/cowrite.d.ts", "text/plain; charset=utf-8", "no-cache", true},
+		{"/cowrite.d.mts", "text/plain; charset=utf-8", "no-cache", true},
 		{"/sw.js", "text/javascript; charset=utf-8", "no-cache", false},
 		{"/favicon.svg", "image/svg+xml", "public, max-age=86400", false},
 	} {
