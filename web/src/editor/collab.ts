@@ -17,6 +17,13 @@ import { CowriteClient } from '../client/index.js';
 
 Quill.register('modules/cursors', QuillCursors, true);
 
+// Quill draws inline code and code blocks with one icon; a code block gets
+// its own (a framed pair of brackets), so that the two buttons differ.
+const icons = Quill.import('ui/icons') as Record<string, unknown>;
+icons['code-block'] =
+  '<svg viewBox="0 0 18 18"><rect class="ql-stroke" x="2" y="3" width="14" height="12" rx="2"/>' +
+  '<polyline class="ql-stroke" points="7.5 7 5.5 9 7.5 11"/><polyline class="ql-stroke" points="10.5 7 12.5 9 10.5 11"/></svg>';
+
 /** ToolbarSpec is Quill's toolbar configuration: groups of formats. */
 export type ToolbarSpec = (string | Record<string, unknown>)[][];
 
