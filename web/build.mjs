@@ -183,7 +183,7 @@ async function buildTypes() {
   await fs.rm(tmp, { recursive: true, force: true });
 }
 
-async function buildServiceWorker(entries, version) {
+async function buildServiceWorker(version) {
   const assets = (await fs.readdir(path.join(dist, 'assets')))
     .filter((n) => !n.endsWith('.LEGAL.txt'))
     .map((n) => '/assets/' + n);
@@ -219,6 +219,6 @@ const entries = await buildPages();
 await buildEmbed();
 await buildTypes();
 const version = await hashTree(dist);
-await buildServiceWorker(entries, version);
+await buildServiceWorker(version);
 await fs.writeFile(path.join(dist, 'manifest.json'), JSON.stringify({ version, entries }, null, 2) + '\n');
 console.log(`web assets built in ${Date.now() - started} ms (version ${version})`);

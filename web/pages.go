@@ -82,7 +82,7 @@ func (srv *Server) routePagesFrom(r chi.Router, fsys fs.FS) {
 		r.Head(pattern, h)
 	}
 	get("/", p.page("home", p.plain))
-	get("/d/{id}", p.page("editor", p.editor))
+	get("/d/{id}", p.page("editor", p.document))
 	get("/app-shell", p.page("editor", p.shell))
 	get("/embed/{id}", p.page("frame", p.frame))
 	get("/embed-demo", p.page("demo", p.plain))
@@ -113,18 +113,14 @@ func (p *pages) shell(_ http.ResponseWriter, _ *http.Request, d *pageData) bool 
 	return true
 }
 
-// editor looks the document up for its title. A document that does not
-// exist yet is created empty when the editor joins it, as the WebSocket
-// endpoint does.
-func (p *pages) editor(w http.ResponseWriter, r *http.Request, d *pageData) bool {
-	return p.document(w, r, d)
-}
-
 func (p *pages) frame(w http.ResponseWriter, r *http.Request, d *pageData) bool {
 	d.ReadOnly = r.URL.Query().Get("readOnly") == "1" || r.URL.Query().Get("readonly") == "1"
 	return p.document(w, r, d)
 }
 
+// document checks the page's document id and looks the document up for
+// its title. A document that does not exist yet still gets its page: the
+// editor creates it empty when it joins, as the WebSocket endpoint does.
 func (p *pages) document(w http.ResponseWriter, r *http.Request, d *pageData) bool {
 	d.DocID = chi.URLParam(r, "id")
 	if !session.ValidDocID(d.DocID) {
