@@ -7,7 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import Delta from 'quill-delta';
 
-import { CowriteClient } from '../src/client/index.js';
+import { CowriteClient, installBeforeUnloadGuard } from '../src/client/index.js';
 import type { ClientOptions, ErrorEvent, ResetEvent, Status } from '../src/client/index.js';
 import { MiniServer, textOf, tick, until } from './fakes.js';
 
@@ -491,5 +491,25 @@ describe('CowriteClient', () => {
     await assert.rejects(a.start());
     assert.equal(a.status.state, 'error');
     assert.equal(server.sockets.length, 0);
+  });
+
+  it('guards page unload while edits are unsaved', async () => {
+    const server = new MiniServer();
+    const a = client(server);
+    await a.start();
+    const page = new EventTarget();
+    const remove = installBeforeUnloadGuard(a, page);
+    const unload = () => {
+      const e = new Event('beforeunload', { cancelable: true });
+      page.dispatchEvent(e);
+      return e.defaultPrevented;
+    };
+    assert.equal(unload(), false);
+    server.offline = true;
+    server.disconnect();
+    a.submit(ins(0, 'unsaved'));
+    assert.equal(unload(), true);
+    remove();
+    assert.equal(unload(), false);
   });
 });

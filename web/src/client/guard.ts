@@ -13,7 +13,11 @@ export function installBeforeUnloadGuard(client: CowriteClient, target: EventTar
     if (client.status.pending === 0) return;
     e.preventDefault();
     // Older browsers show the prompt only when returnValue is set.
-    (e as BeforeUnloadEvent).returnValue = '';
+    try {
+      (e as BeforeUnloadEvent).returnValue = '';
+    } catch {
+      // not settable here: preventDefault is enough
+    }
   };
   target.addEventListener('beforeunload', onBeforeUnload);
   return () => target.removeEventListener('beforeunload', onBeforeUnload);
