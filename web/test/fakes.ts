@@ -318,7 +318,7 @@ export function tick(ms = 0): Promise<void> {
 }
 
 /** until waits until cond holds, failing after timeout ms. */
-export async function until(cond: () => boolean, what = 'condition', timeout = 2000): Promise<void> {
+export async function until(cond: () => boolean, what = 'condition', timeout = 5000): Promise<void> {
   const end = Date.now() + timeout;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

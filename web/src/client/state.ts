@@ -201,6 +201,8 @@ export class DocState {
   /** welcome takes the server's welcome (§6.6). The caller then resends (resend, takeOp). */
   welcome(w: Welcome): WelcomeResult {
     this.others.clear();
+    // Never reuse a seq the server has seen, whatever the journal says.
+    this.seq = Math.max(this.seq, w.seq);
     if (!this.loaded) {
       // A client without a revision gets a snapshot; only an empty
       // document at revision 0 may come without one.
