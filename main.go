@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -66,6 +67,7 @@ type serveConfig struct {
 	maxFrame       int64
 	allowedOrigins string
 	shutdownWait   time.Duration
+	cpuProfile     string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -80,6 +82,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.Int64Var(&c.maxFrame, "max-frame", 1<<20, "largest WebSocket frame and REST body, in bytes")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -119,6 +122,13 @@ func serve(args []string) error {
 		return fmt.Errorf("log level: %w", err)
 	}
 	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
+	if c.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -204,8 +214,16 @@ func bench(args []string) error {
 	fs.IntVar(&c.Idle, "idle", 0, "idle connections to join before typing, for the memory cost of one")
 	fs.IntVar(&c.IdlePerDoc, "idle-per-doc", 10, "idle connections per document")
 	fs.StringVar(&serverArgs, "serve-args", "", "more flags for the server it starts, space-separated")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's CPU profile to this file (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
@@ -226,4 +244,21 @@ func bench(args []string) error {
 		fmt.Println(rep)
 	}
 	return err
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function
+// is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

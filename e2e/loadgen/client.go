@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -203,6 +202,7 @@ func (t *typist) idle() bool {
 // read handles the server's frames until the socket closes.
 func (t *typist) read() {
 	defer close(t.done)
+	var h hot
 	for {
 		_, frame, err := t.ws.ReadMessage()
 		if err != nil {
@@ -211,19 +211,27 @@ func (t *typist) read() {
 			}
 			return
 		}
+		now := t.r.now()
+		if err := readHot(frame, &h); err != nil {
+			t.err = err
+			t.ws.Close()
+			return
+		}
+		switch h.typ {
+		case "ack":
+			t.acked1(h.seq, doc.Rev(h.rev), now)
+			continue
+		case "op":
+			t.remote(&h, now)
+			continue
+		}
 		msg, err := session.DecodeServer(frame)
 		if err != nil {
 			t.err = err
 			t.ws.Close()
 			return
 		}
-		now := t.r.now()
-		switch m := msg.(type) {
-		case *session.Ack:
-			t.acked1(m, now)
-		case *session.Remote:
-			t.remote(m, now)
-		case *session.Error:
+		if m, ok := msg.(*session.Error); ok {
 			t.refused++
 			t.mu.Lock()
 			mine := m.Seq != 0 && m.Seq == t.seq && t.inflight
@@ -241,18 +249,18 @@ func (t *typist) read() {
 	}
 }
 
-func (t *typist) acked1(m *session.Ack, now int64) {
+func (t *typist) acked1(seq uint64, rev doc.Rev, now int64) {
 	t.mu.Lock()
-	mine := t.inflight && m.Seq == t.seq
+	mine := t.inflight && seq == t.seq
 	if mine {
 		t.inflight = false
-		t.rev = m.Rev
+		t.rev = rev
 		t.length++
 	}
 	sentAt := t.sentAt
 	t.mu.Unlock()
 	if !mine {
-		t.err = fmt.Errorf("ack of seq %d, not the op in flight", m.Seq)
+		t.err = fmt.Errorf("ack of seq %d, not the op in flight", seq)
 		return
 	}
 	start, end := t.r.window()
@@ -271,19 +279,38 @@ func (t *typist) next() {
 		t.send()
 		return
 	}
-	time.AfterFunc(t.r.cfg.Pause, t.send)
+	// A pause drawn from [p/2, 3p/2): the mean is the configured pause,
+	// and clients do not type in lockstep, as people do not.
+	p := t.r.cfg.Pause
+	t.mu.Lock()
+	d := p/2 + time.Duration(t.rng.Int64N(int64(p)))
+	t.mu.Unlock()
+	time.AfterFunc(d, t.send)
 }
 
-func (t *typist) remote(m *session.Remote, now int64) {
+// start sends the first op: at once without a pause, else after a random
+// part of one, so that the clients' ops spread over the pause.
+func (t *typist) start() {
+	if t.r.cfg.Pause <= 0 {
+		t.send()
+		return
+	}
 	t.mu.Lock()
-	t.rev = m.Rev
-	t.length += m.Delta.ChangeLength()
+	d := time.Duration(t.rng.Int64N(int64(t.r.cfg.Pause)))
 	t.mu.Unlock()
-	i, ok := t.g.index[m.Client]
+	time.AfterFunc(d, t.send)
+}
+
+func (t *typist) remote(h *hot, now int64) {
+	t.mu.Lock()
+	t.rev = doc.Rev(h.rev)
+	t.length += h.change
+	t.mu.Unlock()
+	i, ok := t.g.index[string(h.client)]
 	if !ok {
 		return
 	}
-	sentAt, ok := t.g.rings[i].get(m.Seq)
+	sentAt, ok := t.g.rings[i].get(h.seq)
 	if !ok {
 		return
 	}
@@ -317,5 +344,3 @@ func closeWS(ws *websocket.Conn) {
 	_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	ws.Close()
 }
-
-var errStopped = errors.New("loadgen: stopped")

@@ -26,8 +26,12 @@ type Config struct {
 	// the idle connections.
 	Docs, Clients int
 
-	// Pause is how long a client waits after each ack before its next op.
-	// Zero means none: the next op leaves as soon as the ack arrives.
+	// Pause is how long a client waits after each ack before its next op,
+	// on average: each pause is drawn uniformly from [Pause/2, 3*Pause/2),
+	// and each client's first op leaves after a random part of a pause, so
+	// that the clients do not type in lockstep (which makes bursts that no
+	// group of people makes). Zero means none: the next op leaves as soon
+	// as the ack arrives.
 	Pause time.Duration
 
 	// Warmup is how long the clients type before the measurement starts.

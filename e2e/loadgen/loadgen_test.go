@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/session"
 	"github.com/cowrite/cowrite/web"
@@ -75,5 +76,40 @@ func TestHistogram(t *testing.T) {
 	}
 	if i := bucketOf(time.Hour); i != histBuckets-1 {
 		t.Errorf("an hour lands in bucket %d, want the last, %d", i, histBuckets-1)
+	}
+}
+
+func TestReadHot(t *testing.T) {
+	var d ot.Delta
+	d.Retain(3, nil).Insert("a😀é", ot.Attributes{"bold": true}).Delete(2).InsertEmbed(ot.Embed{Type: "image", Value: "x.png"}, nil)
+	for _, c := range []struct {
+		name string
+		msg  any
+		want hot
+	}{
+		{"ack", &session.Ack{Seq: 7, Rev: 300}, hot{typ: "ack", rev: 300, seq: 7}},
+		{"op", &session.Remote{Rev: 1 << 40, Delta: d, Client: "abc", Seq: 70000, Author: "me"},
+			hot{typ: "op", rev: 1 << 40, seq: 70000, client: []byte("abc"), change: 4 - 2 + 1}},
+		{"leave", &session.Leave{Client: "abc"}, hot{}},
+		{"error", &session.Error{Code: session.CodeInternal, Msg: "x", Seq: 3}, hot{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			frame, err := session.Encode(c.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h hot
+			if err := readHot(frame, &h); err != nil {
+				t.Fatal(err)
+			}
+			if h.typ != c.want.typ || h.rev != c.want.rev || h.seq != c.want.seq || string(h.client) != string(c.want.client) || h.change != c.want.change {
+				t.Errorf("got %+v, want %+v", h, c.want)
+			}
+			// Every truncation is an error or a frame of another type,
+			// never a panic.
+			for i := range frame {
+				_ = readHot(frame[:i], &h)
+			}
+		})
 	}
 }

@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			go t.read()
 		}
 		for _, t := range typists {
-			t.next()
+			t.start()
 		}
 		if err := sleep(ctx, cfg.Warmup); err != nil {
 			return nil, err
