@@ -15,6 +15,13 @@ import (
 // storeTimeout bounds every store call a room makes.
 const storeTimeout = 30 * time.Second
 
+// inboxSize is how many events may wait for a room; a peer posting to a
+// full inbox waits, which slows that client's reads. An event is about
+// 170 bytes and every loaded room holds its inbox, so it is kept well below
+// Config.Batch: a batch is what is queued when the room collects, and 64
+// waiting events already make one sync serve 64 ops.
+const inboxSize = 64
+
 type evKind int
 
 const (
@@ -91,7 +98,7 @@ func newRoom(m *Manager, id string) *room {
 	return &room{
 		m:       m,
 		id:      id,
-		inbox:   make(chan event, m.cfg.Batch),
+		inbox:   make(chan event, min(inboxSize, m.cfg.Batch)),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		members: map[string]*member{},
