@@ -133,7 +133,7 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	store, err := persist.Open(ctx, persist.Options{Dir: c.data, NoSync: !c.sync, Logger: log.With().Str("component", "badger").Logger()})
+	store, err := persist.Open(ctx, persist.Options{Dir: c.data, NoSync: !c.sync, Logger: log.With().Str("component", "store").Logger()})
 	if err != nil {
 		return err
 	}
