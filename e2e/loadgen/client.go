@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -203,8 +204,10 @@ func (t *typist) idle() bool {
 func (t *typist) read() {
 	defer close(t.done)
 	var h hot
+	var buf []byte
 	for {
-		_, frame, err := t.ws.ReadMessage()
+		frame, err := readFrame(t.ws, buf[:0])
+		buf = frame
 		if err != nil {
 			if !t.r.ending.Load() {
 				t.err = err
@@ -329,11 +332,39 @@ type idler struct {
 func (i *idler) read(r *run) {
 	defer close(i.done)
 	for {
-		if _, _, err := i.ws.ReadMessage(); err != nil {
+		_, rd, err := i.ws.NextReader()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rd)
+		}
+		if err != nil {
 			if !r.ending.Load() {
 				i.err = err
 			}
 			return
+		}
+	}
+}
+
+// readFrame reads the next message into buf, grown as needed, and returns
+// it. The frame is valid until the next call with the same buffer.
+// (ReadMessage allocates a new buffer per message; at tens of thousands of
+// frames a second that garbage costs the generator CPU time.)
+func readFrame(ws *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := ws.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
 		}
 	}
 }
