@@ -337,3 +337,42 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * pageIndexedDB is one page's view of a browser profile's IndexedDB
+ * (factory). kill ends the page: its script can start no more
+ * transactions (nor open the database), while those it started run on,
+ * as a browser runs them for a page that was closed.
+ */
+export function pageIndexedDB(factory: IDBFactory): { factory: IDBFactory; kill(): void } {
+  let dead = false;
+  const gone = () => new DOMException('the page is gone', 'InvalidStateError');
+  const forward = <T extends object>(target: T, get: (t: T, p: string | symbol) => unknown): T =>
+    new Proxy(target, {
+      get(t, p) {
+        const v = get(t, p);
+        if (v !== undefined) return v;
+        const x = Reflect.get(t, p, t) as unknown;
+        return typeof x === 'function' ? (x as (...a: unknown[]) => unknown).bind(t) : x;
+      },
+      set: (t, p, v) => Reflect.set(t, p, v, t),
+    });
+  const database = (db: IDBDatabase) =>
+    forward(db, (t, p) =>
+      p === 'transaction'
+        ? (stores: string | string[], mode?: IDBTransactionMode) => {
+            if (dead) throw gone();
+            return t.transaction(stores, mode);
+          }
+        : undefined,
+    );
+  const page = forward(factory, (t, p) =>
+    p === 'open'
+      ? (name: string, version?: number) => {
+          if (dead) throw gone();
+          return forward(t.open(name, version), (req, q) => (q === 'result' ? database(req.result) : undefined));
+        }
+      : undefined,
+  );
+  return { factory: page, kill: () => (dead = true) };
+}

@@ -4,15 +4,19 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import { IDBFactory } from 'fake-indexeddb';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import Delta from 'quill-delta';
 
 import { CowriteClient, IndexedDBJournal, MemoryJournal } from '../src/client/index.js';
-import type { ClientOptions, Journal, JournalRecord } from '../src/client/index.js';
+import type { ClientOptions, Journal, JournalRecord, JournalWrite } from '../src/client/index.js';
 import { leaseClaims, lockClaims } from '../src/client/claim.js';
-import { FakeLocks, MiniServer, textOf, tick, until } from './fakes.js';
+import { DocState } from '../src/client/state.js';
+import { FakeLocks, MiniServer, pageIndexedDB, seeded, textOf, tick, until } from './fakes.js';
 
 const live: CowriteClient[] = [];
+
+/** idb is a journal in a new, empty fake IndexedDB. */
+const idb = (factory: IDBFactory = new IDBFactory()) => new IndexedDBJournal(factory, 'cowrite', IDBKeyRange);
 
 afterEach(() => {
   for (const c of live.splice(0)) c.destroy();
@@ -23,7 +27,7 @@ const saved = (c: CowriteClient) => c.status.state === 'saved';
 
 /** A browser profile: one journal and one lock manager, shared by its tabs. */
 interface Profile {
-  journal: Journal;
+  journal: Journal | null;
   locks: FakeLocks | null;
 }
 
@@ -57,8 +61,8 @@ function count(text: string, s: string): number {
 }
 
 const profiles: [string, () => Profile][] = [
-  ['IndexedDB and Web Locks', () => ({ journal: new IndexedDBJournal(new IDBFactory()), locks: new FakeLocks() })],
-  ['IndexedDB and leases', () => ({ journal: new IndexedDBJournal(new IDBFactory()), locks: null })],
+  ['IndexedDB and Web Locks', () => ({ journal: idb(), locks: new FakeLocks() })],
+  ['IndexedDB and leases', () => ({ journal: idb(), locks: null })],
   ['memory and Web Locks', () => ({ journal: new MemoryJournal(), locks: new FakeLocks() })],
 ];
 
@@ -241,7 +245,7 @@ for (const [name, profile] of profiles) {
       server.manual = true;
       a.submit(ins(0, 'x'));
       await until(() => server.sockets[0].ops().length === 1);
-      const rec = await p.journal.get('https://cowrite.test notes', a.clientId);
+      const rec = await p.journal!.get('https://cowrite.test notes', a.clientId);
       assert.ok(rec);
       assert.equal(rec.inflight?.seq, 1);
       assert.deepEqual(rec.inflight?.sent, [{ insert: 'x' }]);
@@ -249,6 +253,328 @@ for (const [name, profile] of profiles) {
     });
   });
 }
+
+const SCOPE = 'https://cowrite.test notes';
+
+/** typeEach submits text one character at a time from at, as fast as keys come, and returns where it ended. */
+function typeEach(c: CowriteClient, at: number, text: string): number {
+  for (const ch of text) c.submit(ins(at++, ch));
+  return at;
+}
+
+describe('journal: a page closed at once', () => {
+  // The page dies right after the last keystroke: its script runs no more
+  // (kill), only the IndexedDB transactions it started go on. Every edit
+  // must be in the journal all the same, and the next page delivers each
+  // exactly once.
+  for (const online of [false, true]) {
+    it(`a burst of edits ${online ? 'online, ops in flight,' : 'offline'} then the page gone: every edit is restored and delivered once`, async () => {
+      const server = new MiniServer();
+      const profile = new IDBFactory();
+      const locks = new FakeLocks();
+      const page = pageIndexedDB(profile);
+      const a = tab(server, { journal: idb(page.factory), locks });
+      await a.start();
+      a.submit(ins(0, 'Notes.\n'));
+      await until(() => saved(a));
+      let at = 6;
+      let want = 'Notes.';
+      if (online) {
+        // Some ops acknowledged, one in flight, more buffered behind it.
+        for (const word of [' one', ' two', ' three']) {
+          at = typeEach(a, at, word);
+          want += word;
+          await tick();
+        }
+      } else {
+        server.offline = true;
+        server.disconnect();
+      }
+      const burst = ' typed in a hurry, then closed';
+      at = typeEach(a, at, burst);
+      want += burst + '\n';
+      page.kill(); // no await: the page is gone now
+      a.destroy(); // (its socket and timers: a dead page has none; it can write nothing more)
+      locks.drop();
+      server.offline = false;
+      server.disconnect();
+
+      const b = tab(server, { journal: idb(profile), locks });
+      const doc = await b.start();
+      assert.equal(textOf(doc), want, 'shown from the journal, before the server answers');
+      await until(() => saved(b) && textOf(b.document) === want, `b shows ${JSON.stringify(want)}`);
+      assert.equal(server.text(), want, 'every keystroke once');
+      assert.deepEqual(b.document, server.content);
+    });
+  }
+
+  it('the journal never goes back to an older state', async () => {
+    const j = idb();
+    const rec = (seq: number): JournalRecord => ({
+      scope: SCOPE, client: 'c', seq, rev: 0, epoch: 'e', confirmed: [{ insert: 'x\n' }], inflight: null, buffer: [], bufferCount: 0, updated: seq,
+    });
+    const head = (seq: number): JournalWrite => ({
+      scope: SCOPE, client: 'c', updated: seq, ops: [], edits: [],
+      head: { seq, rev: 0, epoch: 'e', inflight: null, buffer: [{ insert: String(seq % 10) }], bufferCount: 1 },
+    });
+    // Before the database is open: they wait for it, in order.
+    const writes: Promise<void>[] = [];
+    for (let i = 1; i <= 20; i++) writes.push(j.put(rec(i)));
+    await writes[0];
+    // Open: each starts at once, and they land in the order made.
+    for (let i = 21; i <= 59; i++) writes.push(i % 3 === 0 ? j.put(rec(i)) : j.write(head(i)));
+    writes.push(j.write({ scope: SCOPE, client: 'c', updated: 61, ops: [], edits: [{ n: 0, delta: [{ retain: 1 }, { insert: '!' }] }] }));
+    await Promise.all(writes);
+    const got = await j.get(SCOPE, 'c');
+    assert.equal(got?.seq, 59);
+    assert.deepEqual(got?.buffer, [{ insert: '9!' }]);
+    assert.equal(got?.bufferCount, 2);
+    assert.equal(got?.updated, 61);
+  });
+
+  it('a client\'s record after a run of edits, acks and remote ops is its state, never an older one', async () => {
+    const server = new MiniServer();
+    const j = idb();
+    const locks = new FakeLocks();
+    const a = tab(server, { journal: j, locks });
+    const other = tab(server, { journal: null, locks: null });
+    await a.start();
+    await other.start();
+    let at = 0;
+    for (let i = 0; i < 40; i++) {
+      at = typeEach(a, at, 'ab');
+      if (i % 3 === 0) other.submit(ins(0, 'o'));
+      if (i % 5 === 0) await tick();
+    }
+    await until(() => saved(a) && saved(other) && a.document.length() === server.content.length());
+    a.destroy(); // writes what waited
+    await tick(5);
+    const rec = await j.get(SCOPE, a.clientId);
+    assert.ok(rec);
+    assert.equal(rec.rev, server.rev);
+    assert.deepEqual(new Delta(rec.confirmed), server.content);
+    assert.equal(rec.inflight, null);
+    assert.equal(rec.bufferCount, 0);
+  });
+});
+
+describe('journal writes', () => {
+  // DocState.journalWrite: what a change costs, and that the parts add up.
+
+  const remoteOp = (s: DocState, delta: Delta) => ({ rev: s.rev + 1, delta, client: 'other', seq: s.rev + 1, author: 'O' });
+
+  it('a keystroke in a large document writes the keystroke, not the document', () => {
+    const s = new DocState('me');
+    s.load(new Delta().insert('x'.repeat(1_000_000) + '\n'), 7, 'e');
+    const first = s.journalWrite(SCOPE, 1)!;
+    assert.equal(first.doc?.rev, 7, 'the first write has the document');
+    assert.ok(first.head);
+    const size = (w: JournalWrite | null) => JSON.stringify(w).length;
+
+    s.local(ins(10, 'a'));
+    const edit = s.journalWrite(SCOPE, 2)!;
+    assert.equal(edit.doc, undefined);
+    assert.equal(edit.head, undefined);
+    assert.deepEqual(edit.edits, [{ n: 0, delta: [{ retain: 10 }, { insert: 'a' }] }]);
+    s.takeOp();
+    s.local(ins(11, 'b'));
+    assert.ok(size(s.journalWrite(SCOPE, 3)) < 500, 'the op made');
+    s.local(ins(12, 'c'));
+    assert.ok(size(s.journalWrite(SCOPE, 4)) < 500, 'an edit behind the op');
+    assert.equal(s.ack(1, 8), 'ok');
+    assert.ok(size(s.journalWrite(SCOPE, 5)) < 500, 'the ack');
+    s.remote(remoteOp(s, new Delta().retain(5).insert('r')));
+    assert.ok(size(s.journalWrite(SCOPE, 6)) < 500, 'a remote op');
+    assert.equal(s.journalWrite(SCOPE, 7), null, 'nothing changed');
+  });
+
+  it('the document is written again once the ops logged after it weigh about as much', () => {
+    const s = new DocState('me');
+    s.load(new Delta().insert('small\n'), 0, 'e');
+    s.journalWrite(SCOPE, 0);
+    let docs = 0;
+    let n = 0;
+    for (let i = 0; i < 2000; i++) {
+      s.remote(remoteOp(s, new Delta().insert('0123456789')));
+      const w = s.journalWrite(SCOPE, i)!;
+      if (w.doc) {
+        docs++;
+        assert.equal(w.ops.length, 0);
+      } else n += w.ops.length;
+    }
+    assert.ok(docs >= 2 && docs <= 10, `${docs} documents written`);
+    assert.equal(n + docs, 2000);
+  });
+
+  it('without writes (no journal), what a write would carry does not pile up', () => {
+    const s = new DocState('me');
+    const notes = () => (s as unknown as { j: { ops: unknown[]; edits: unknown[] } }).j;
+    s.load(new Delta().insert('\n'), 0, 'e');
+    s.journalWrite(SCOPE, 0);
+    for (let i = 0; i < 3000; i++) s.remote(remoteOp(s, new Delta().insert('r')));
+    assert.ok(notes().ops.length <= 500, `${notes().ops.length} ops kept`);
+    const w = s.journalWrite(SCOPE, 1)!;
+    assert.equal(w.doc?.rev, 3000);
+    assert.equal(w.ops.length, 0);
+    for (let i = 0; i < 3000; i++) s.local(new Delta().insert('l'));
+    assert.ok(notes().edits.length <= 200, `${notes().edits.length} edits kept`);
+    const v = s.journalWrite(SCOPE, 2)!;
+    assert.equal(v.head?.bufferCount, 3000);
+    assert.equal(v.edits.length, 0);
+  });
+
+  for (const [name, make] of [['IndexedDB', () => idb()], ['memory', () => new MemoryJournal()]] as [string, () => Journal][]) {
+    it(`random changes, written in parts, read back whole (${name})`, async () => {
+      for (const seed of [1, 2, 3]) {
+        const random = seeded(seed);
+        const j = make();
+        const s = new DocState('me');
+        s.load(new Delta().insert('Start.\n'), 3, 'e1');
+        const pos = (len: number) => Math.floor(random() * len);
+        let written = 0;
+        const pending: Promise<void>[] = [];
+        const write = () => {
+          const w = s.journalWrite(SCOPE, ++written);
+          if (w) pending.push(j.write(w));
+        };
+        for (let step = 0; step < 1500; step++) {
+          const r = random();
+          if (r < 0.45) {
+            s.local(random() < 0.8 || s.length < 3 ? ins(pos(s.length), 'abc'[pos(3)]) : new Delta().retain(pos(s.length - 2)).delete(1));
+          } else if (r < 0.55) {
+            s.takeOp();
+          } else if (r < 0.65) {
+            if (s.inflight) s.ack(s.inflight.seq, s.rev + 1);
+          } else if (r < 0.85) {
+            const len = s.confirmed.length();
+            s.remote(remoteOp(s, random() < 0.8 || len < 3 ? ins(pos(len), 'XYZ'[pos(3)]) : new Delta().retain(pos(len - 2)).delete(1)));
+          } else if (r < 0.87) {
+            s.renewInflight();
+          } else if (r < 0.88) {
+            s.setAside();
+          } else if (r < 0.885) {
+            s.load(new Delta().insert(`Epoch ${step}.\n`), s.rev, `e${step}`);
+          }
+          if (random() < 0.5) write();
+          if (random() < 0.05) {
+            write();
+            await Promise.all(pending);
+            const rec = await j.get(SCOPE, 'me');
+            assert.ok(rec, `seed ${seed} step ${step}: a record`);
+            const f = s.inflight;
+            assert.deepEqual(
+              { ...rec, confirmed: new Delta(rec.confirmed), buffer: new Delta(rec.buffer), updated: 0 },
+              {
+                scope: SCOPE, client: 'me', seq: s.seq, rev: s.rev, epoch: s.epoch, confirmed: s.confirmed,
+                inflight: f && { seq: f.seq, base: f.base, sent: f.sent.ops, delta: f.delta.ops, count: f.count },
+                buffer: s.buffer, bufferCount: s.bufferCount, updated: 0,
+              },
+              `seed ${seed} step ${step}`,
+            );
+            // Carried on by another page, the state writes on from there.
+            if (random() < 0.3) {
+              const t = DocState.fromRecord(rec);
+              assert.deepEqual(t.document, s.document);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('upgrades a version 1 database, keeping its records', async () => {
+    const factory = new IDBFactory();
+    const old: JournalRecord = {
+      scope: SCOPE, client: 'c1', seq: 2, rev: 5, epoch: 'e', confirmed: [{ insert: 'old page\n' }],
+      inflight: { seq: 2, base: 5, sent: [{ insert: 'x' }], delta: [{ insert: 'x' }], count: 1 }, buffer: [{ retain: 1 }, { insert: 'y' }], bufferCount: 1, updated: 9,
+    };
+    await new Promise<void>((resolve, reject) => {
+      const req = factory.open('cowrite', 1);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        const records = db.createObjectStore('records', { keyPath: ['scope', 'client'] });
+        records.createIndex('scope', 'scope');
+        db.createObjectStore('leases', { keyPath: ['scope', 'client'] });
+        records.put(old);
+      };
+      req.onsuccess = () => {
+        req.result.close();
+        resolve();
+      };
+      req.onerror = () => reject(req.error);
+    });
+    const j = idb(factory);
+    assert.deepEqual(await j.list(SCOPE), [old]);
+    await j.write({ scope: SCOPE, client: 'c1', updated: 10, ops: [], edits: [{ n: 0, delta: [{ retain: 2 }, { insert: 'z' }] }] });
+    const rec = await j.get(SCOPE, 'c1');
+    assert.deepEqual(rec?.buffer, [{ retain: 1 }, { insert: 'yz' }]);
+    assert.equal(rec?.bufferCount, 2);
+  });
+
+  it('writes what waited (remote ops) when the page is hidden or goes away', async () => {
+    const target = new EventTarget();
+    const g = globalThis as unknown as Record<string, unknown>;
+    g.addEventListener = target.addEventListener.bind(target);
+    g.removeEventListener = target.removeEventListener.bind(target);
+    try {
+      const server = new MiniServer();
+      const j = idb();
+      const a = tab(server, { journal: j, locks: new FakeLocks() });
+      const other = tab(server, { journal: null, locks: null });
+      await a.start();
+      await other.start();
+      const rev = () => j.get(SCOPE, a.clientId).then((r) => r?.rev);
+      const before = await rev();
+      other.submit(ins(0, 'remote'));
+      await until(() => a.document.length() === 6);
+      await tick(5);
+      assert.equal(await rev(), before, 'a remote op may wait');
+      target.dispatchEvent(new Event('pagehide'));
+      await tick(5);
+      assert.equal(await rev(), server.rev);
+      other.submit(ins(0, 'more '));
+      await until(() => a.document.length() === 11);
+      target.dispatchEvent(new Event('visibilitychange'));
+      await tick(5);
+      assert.equal(await rev(), server.rev);
+      other.submit(ins(0, 'later '));
+      let r: number | undefined;
+      await until(() => {
+        void rev().then((x) => (r = x));
+        return r === server.rev;
+      }, 'the journal to catch up on its own');
+      a.destroy();
+      other.destroy();
+    } finally {
+      delete g.addEventListener;
+      delete g.removeEventListener;
+    }
+  });
+
+  it('a journal that fails is let go: its lagging record is deleted, the edits are sent as usual', async () => {
+    class Failing extends MemoryJournal {
+      fail = false;
+      override write(w: JournalWrite): Promise<void> {
+        return this.fail ? Promise.reject(new Error('quota')) : super.write(w);
+      }
+    }
+    const server = new MiniServer();
+    const j = new Failing();
+    const a = tab(server, { journal: j, locks: new FakeLocks() });
+    const errors: string[] = [];
+    a.on('error', (e) => errors.push(e.code));
+    await a.start();
+    a.submit(ins(0, 'kept'));
+    await until(() => saved(a));
+    assert.ok(await j.get(SCOPE, a.clientId));
+    j.fail = true;
+    a.submit(ins(4, ' and sent'));
+    await until(() => saved(a));
+    assert.deepEqual(errors, ['journal']);
+    assert.equal(server.text(), 'kept and sent');
+    assert.equal(await j.get(SCOPE, a.clientId), undefined);
+  });
+});
 
 describe('journal', () => {
   it('a lease that cannot be renewed is reported lost', async () => {
@@ -284,7 +610,7 @@ describe('journal', () => {
   });
 
   it('IndexedDB leases are exclusive while they run, and can be taken once they ran out', async () => {
-    const j = new IndexedDBJournal(new IDBFactory());
+    const j = idb();
     const results = await Promise.all([j.lease('s', 'c', 'h1', 1000), j.lease('s', 'c', 'h2', 1000), j.lease('s', 'c', 'h3', 1000)]);
     assert.equal(results.filter(Boolean).length, 1);
     assert.equal(await j.lease('s', 'c', 'h4', 1000), false);
@@ -297,7 +623,7 @@ describe('journal', () => {
   });
 
   it('IndexedDB keeps records per scope and client', async () => {
-    const j = new IndexedDBJournal(new IDBFactory());
+    const j = idb();
     const rec = (scope: string, client: string, seq: number): JournalRecord => ({
       scope, client, seq, rev: 3, epoch: 'e', confirmed: [{ insert: 'abc' }], inflight: null, buffer: [{ retain: 1 }, { insert: 'x' }], bufferCount: 1, updated: 1,
     });
@@ -319,7 +645,7 @@ function async_records(p: Profile, n: number): () => boolean {
   return () => {
     if (!asked) {
       asked = true;
-      p.journal.list('https://cowrite.test notes').then((rs) => {
+      p.journal!.list('https://cowrite.test notes').then((rs) => {
         count = rs.length;
         asked = false;
       });

@@ -137,6 +137,13 @@ const WELCOME_TIMEOUT = 20_000;
  */
 const ACK_TIMEOUT = 30_000;
 
+/**
+ * JOURNAL_DELAY is how long the journal may lag behind remote ops and acks
+ * (local edits and ops to send are written at once). A journal that lags
+ * loses nothing: the next page catches up from the server as this one did.
+ */
+const JOURNAL_DELAY = 1000;
+
 /** unavailableBackoff is for close 4010 (the store cannot be read): retry, but not in a loop. */
 const unavailableBackoff: Backoff = { base: 10_000, cap: 120_000 };
 
@@ -194,15 +201,19 @@ export class CowriteClient {
   private welcomeTimer: Timer | null = null;
   private holdTimer: Timer | null = null;
   private ackTimer: Timer | null = null;
-  private offOnline: (() => void) | null = null;
+  private offPage: (() => void) | null = null;
 
   // Journal writes: version counts changes, saved is the version the
   // journal holds, opVersion the version that made the in-flight op.
+  // writes counts the writes under way, tail is the last one's end, and
+  // covered the version the writes started so far hold.
   private version = 0;
   private saved = 0;
   private opVersion = 0;
-  private saving: Promise<void> | null = null;
-  private dirty = false;
+  private writes = 0;
+  private tail: Promise<void> = Promise.resolve();
+  private covered = 0;
+  private journalTimer: Timer | null = null;
 
   private starting: Promise<Delta> | null = null;
   private waiter: { resolve: (d: Delta) => void; reject: (e: Error) => void } | null = null;
@@ -312,8 +323,9 @@ export class CowriteClient {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.flush(); // what waited (remote ops) goes now
     this.stopTimers();
-    this.offOnline?.();
+    this.offPage?.();
     this.closeSocket();
     for (const d of this.drains) d.destroy();
     this.drains.clear();
@@ -360,7 +372,7 @@ export class CowriteClient {
     this.claim = claim;
     claim?.onLost(() => this.fail('claim_lost', 'Another tab took over this editing session. Reload to go on.'));
     for (const o of others) this.addDrain(o);
-    this.listenOnline();
+    this.listenPage();
     this.emitStatus();
     if (s.loaded) this.ready();
     this.connect();
@@ -426,9 +438,13 @@ export class CowriteClient {
     this.waiter = null;
   }
 
-  /** listenOnline follows the browser's online and offline events. */
-  private listenOnline(): void {
-    const t = globalThis as Partial<EventTarget>;
+  /**
+   * listenPage follows the browser's online and offline events, and
+   * writes what the journal lacks when the page is hidden or goes away
+   * (pagehide, visibilitychange): a page may be discarded after either.
+   */
+  private listenPage(): void {
+    const t = globalThis as Partial<EventTarget> & { document?: { visibilityState?: string } };
     if (!t.addEventListener || !t.removeEventListener) return;
     const onOnline = () => {
       if (this.reconnectTimer === null) return;
@@ -438,11 +454,22 @@ export class CowriteClient {
     };
     // Going offline: the socket is dead even if the browser has not noticed.
     const onOffline = () => this.drop();
+    const onHide = () => {
+      this.flush();
+      for (const d of this.drains) d.flush();
+    };
+    const onVisibility = () => {
+      if (t.document?.visibilityState !== 'visible') onHide();
+    };
     t.addEventListener('online', onOnline);
     t.addEventListener('offline', onOffline);
-    this.offOnline = () => {
+    t.addEventListener('pagehide', onHide);
+    t.addEventListener('visibilitychange', onVisibility);
+    this.offPage = () => {
       t.removeEventListener!('online', onOnline);
       t.removeEventListener!('offline', onOffline);
+      t.removeEventListener!('pagehide', onHide);
+      t.removeEventListener!('visibilitychange', onVisibility);
     };
   }
 
@@ -637,7 +664,7 @@ export class CowriteClient {
         else if (r === 'own') this.acked();
         else if (r !== 'old') {
           this.emit('remote', r.delta, r.author);
-          this.changed();
+          this.changed(true);
         }
         return;
       }
@@ -698,7 +725,7 @@ export class CowriteClient {
     this.ackTimer = null;
     this.sent = false;
     this.retries = 0;
-    this.changed();
+    this.changed(true);
   }
 
   /** resync reconnects to catch up, or with fresh for a snapshot. */
@@ -773,11 +800,15 @@ export class CowriteClient {
 
   // Sending and journalling.
 
-  /** changed journals the state, sends what can be sent, and reports the status. */
-  private changed(): void {
+  /**
+   * changed journals the state, sends what can be sent, and reports the
+   * status. lagging: the change may wait to be journalled (a remote op, an
+   * ack), unless it made an op to send.
+   */
+  private changed(lagging = false): void {
     this.version++;
-    this.makeOp();
-    this.persist();
+    const made = this.makeOp();
+    this.persist(lagging && !made);
     this.pump();
     this.emitStatus();
     if (this.drain && !this.destroyed && this.welcomed && this.s!.pending === 0) this.finishDrain();
@@ -800,7 +831,7 @@ export class CowriteClient {
 
   /** pump sends the in-flight op, made from the buffer if need be, once the journal has it. */
   private pump(): void {
-    if (this.makeOp()) this.persist();
+    if (this.makeOp()) this.persist(false);
     const s = this.s;
     if (!s || !this.ws || !this.welcomed || this.access === 'view' || this.hold) return;
     if (s.inflight && !this.sent && this.saved >= this.opVersion) {
@@ -815,20 +846,50 @@ export class CowriteClient {
     }
   }
 
-  private persist(): void {
+  /**
+   * persist journals the change just made: at once, so that a page closed
+   * right after it keeps it, or, when lagging, within JOURNAL_DELAY.
+   */
+  private persist(lagging: boolean): void {
+    const s = this.s;
+    if (!this.journal || !s || !s.loaded) {
+      this.saved = this.version;
+      return;
+    }
+    if (!lagging) this.flush();
+    else if (this.journalTimer === null) this.journalTimer = setTimeout(() => this.flush(), JOURNAL_DELAY);
+  }
+
+  /**
+   * flush starts writing whatever the journal lacks, now. The journal
+   * starts each write before returning and applies writes in order, so
+   * nothing waits in a queue here: a write carries the state as it is
+   * when made, and no older state can land after it.
+   */
+  private flush(): void {
+    if (this.journalTimer !== null) clearTimeout(this.journalTimer);
+    this.journalTimer = null;
     const s = this.s;
     const journal = this.journal;
     if (!journal || !s || !s.loaded) {
       this.saved = this.version;
       return;
     }
-    if (this.saving) {
-      this.dirty = true;
+    const v = this.version;
+    this.covered = v;
+    const w = s.journalWrite(this.scope, Date.now());
+    if (!w) {
+      if (this.writes === 0) this.saved = Math.max(this.saved, v);
       return;
     }
-    const v = this.version;
-    this.saving = journal
-      .put(s.record(this.scope, Date.now()))
+    this.writes++;
+    let p: Promise<void>;
+    try {
+      p = journal.write(w);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    this.tail = p
       .then(
         () => {
           this.saved = Math.max(this.saved, v);
@@ -836,19 +897,21 @@ export class CowriteClient {
         (err: unknown) => this.journalFailed(err),
       )
       .finally(() => {
-        this.saving = null;
-        if (this.dirty) {
-          this.dirty = false;
-          this.persist();
-        }
+        if (--this.writes === 0) this.saved = Math.max(this.saved, this.covered);
         this.pump();
       });
   }
 
   private journalFailed(err: unknown): void {
-    if (!this.journal) return;
+    const journal = this.journal;
+    if (!journal) return;
     this.journal = null;
     this.saved = this.version;
+    if (this.journalTimer !== null) clearTimeout(this.journalTimer);
+    this.journalTimer = null;
+    // The record lags behind from now on: a page taking it over would send
+    // again edits that this one goes on to send. Let it go.
+    if (this.s) journal.remove(this.scope, this.s.clientId).catch(() => {});
     this.emit('error', {
       code: 'journal',
       message: `Unsaved edits cannot be kept on this device (${(err as Error)?.message ?? err}); they are sent as usual.`,
@@ -857,7 +920,7 @@ export class CowriteClient {
 
   /** idle resolves once no journal write is under way. */
   private async idle(): Promise<void> {
-    while (this.saving) await this.saving;
+    while (this.writes > 0) await this.tail;
   }
 
   /** finishDrain ends a drain whose edits were all delivered, deleting its record. */

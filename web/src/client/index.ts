@@ -20,4 +20,4 @@ export type {
 } from './client.js';
 export { installBeforeUnloadGuard } from './guard.js';
 export { IndexedDBJournal, MemoryJournal } from './journal.js';
-export type { Journal, JournalRecord } from './journal.js';
+export type { Journal, JournalHead, JournalInflight, JournalRecord, JournalWrite } from './journal.js';

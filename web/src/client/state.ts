@@ -8,7 +8,7 @@
 import Delta from 'quill-delta';
 
 import type { PresenceInfo, RemoteOp, Selection, SubmitOp, Welcome } from './codec.js';
-import type { JournalRecord } from './journal.js';
+import type { JournalRecord, JournalWrite } from './journal.js';
 
 /** Inflight is the op sent and not yet acknowledged. */
 export interface Inflight {
@@ -50,6 +50,30 @@ export type RemoteResult = Applied | 'own' | 'old' | 'gap' | 'bad';
 
 const empty = () => new Delta();
 
+/**
+ * The journal's confirmed document is rewritten whole once the ops logged
+ * since it number more than LOG_OPS, or weigh more than the document (and
+ * LOG_SIZE): a write then costs, on average, about what its change weighs.
+ */
+const LOG_OPS = 500;
+const LOG_SIZE = 32 * 1024;
+/** The journal's head is rewritten once more than LOG_EDITS local edits were logged since it. */
+const LOG_EDITS = 200;
+
+/** Unjournalled is what changed since the last journal write. */
+interface Unjournalled {
+  /** doc: the confirmed document was replaced; else ops are its changes. */
+  doc: boolean;
+  ops: { rev: number; delta: Delta }[];
+  /** head: seq, rev, the in-flight op or the buffer changed; else edits are the local edits. */
+  head: boolean;
+  edits: Delta[];
+  /** The journal holds opsLogged ops of about opsSize after its document, and editsLogged edits after its head. */
+  opsLogged: number;
+  opsSize: number;
+  editsLogged: number;
+}
+
 /** DocState is one client session's view of one document. */
 export class DocState {
   readonly clientId: string;
@@ -71,6 +95,7 @@ export class DocState {
   private confirmedLength = 0;
   private localLength = 0;
   private doc: Delta | null = null;
+  private j: Unjournalled = { doc: true, ops: [], head: true, edits: [], opsLogged: 0, opsSize: 0, editsLogged: 0 };
 
   constructor(clientId: string) {
     this.clientId = clientId;
@@ -113,6 +138,9 @@ export class DocState {
     this.bufferCount = 0;
     this.localLength = this.confirmedLength;
     this.doc = doc;
+    this.j.doc = true;
+    this.j.ops = [];
+    this.touched();
   }
 
   /** local takes a local edit, made on document. It throws if the edit does not fit. */
@@ -123,6 +151,7 @@ export class DocState {
     }
     this.buffer = this.buffer.compose(change);
     this.bufferCount++;
+    this.editedBy(change);
     this.localLength += change.changeLength();
     this.doc = null; // made again when asked: the editor has its own copy
     this.moveOthers(change);
@@ -139,6 +168,7 @@ export class DocState {
     this.inflight = { seq: this.seq, base: this.rev, sent: this.buffer, delta: this.buffer, count: this.bufferCount };
     this.buffer = empty();
     this.bufferCount = 0;
+    this.touched();
     return this.resend();
   }
 
@@ -161,6 +191,7 @@ export class DocState {
     this.confirmedLength += f.delta.changeLength();
     this.rev = rev;
     this.inflight = null;
+    this.confirmedBy(f.delta);
     return 'ok';
   }
 
@@ -191,6 +222,7 @@ export class DocState {
       x = b.transform(x, false);
     }
     this.rev = op.rev;
+    this.confirmedBy(op.delta);
     this.localLength += x.changeLength();
     this.doc = null;
     this.moveOthers(x);
@@ -202,7 +234,10 @@ export class DocState {
   welcome(w: Welcome): WelcomeResult {
     this.others.clear();
     // Never reuse a seq the server has seen, whatever the journal says.
-    this.seq = Math.max(this.seq, w.seq);
+    if (w.seq > this.seq) {
+      this.seq = w.seq;
+      this.touched();
+    }
     if (!this.loaded) {
       // A client without a revision gets a snapshot; only an empty
       // document at revision 0 may come without one.
@@ -218,7 +253,7 @@ export class DocState {
     }
     if (w.snapshot) {
       const changed = this.rebase(w.snapshot, w.seq);
-      this.rev = w.rev;
+      this.rev = w.rev; // the journal takes rev with the document, which load marked
       return { kind: 'rebase', changed };
     }
     const applied: Applied[] = [];
@@ -276,6 +311,7 @@ export class DocState {
     if (!f) return;
     f.base = this.rev;
     f.sent = f.delta;
+    this.touched();
   }
 
   /**
@@ -292,6 +328,7 @@ export class DocState {
     this.bufferCount = 0;
     this.localLength = this.confirmedLength;
     this.doc = this.confirmed;
+    this.touched();
     return out;
   }
 
@@ -315,21 +352,83 @@ export class DocState {
     }
   }
 
-  /** record is the journal record of this state. */
-  record(scope: string, now: number): JournalRecord {
-    const f = this.inflight;
-    return {
-      scope,
-      client: this.clientId,
-      seq: this.seq,
-      rev: this.rev,
-      epoch: this.epoch,
-      confirmed: this.confirmed.ops,
-      inflight: f && { seq: f.seq, base: f.base, sent: f.sent.ops, delta: f.delta.ops, count: f.count },
-      buffer: this.buffer.ops,
-      bufferCount: this.bufferCount,
-      updated: now,
-    };
+  /**
+   * journalWrite returns what changed since the last call, as a journal
+   * write, or null when nothing did (or there is no document yet). The
+   * journal must store every write it returns, in order: the next ones
+   * build on it.
+   */
+  journalWrite(scope: string, now: number): JournalWrite | null {
+    const j = this.j;
+    if (!this.loaded || (!j.doc && !j.head && j.ops.length === 0 && j.edits.length === 0)) return null;
+    if (!j.doc) {
+      let size = j.opsSize;
+      for (const o of j.ops) size += deltaSize(o.delta);
+      const n = j.opsLogged + j.ops.length;
+      if (n > LOG_OPS || size > Math.max(LOG_SIZE, this.confirmedLength)) j.doc = true;
+      else {
+        j.opsLogged = n;
+        j.opsSize = size;
+      }
+    }
+    if (!j.head && j.editsLogged + j.edits.length > LOG_EDITS) j.head = true;
+    const w: JournalWrite = { scope, client: this.clientId, updated: now, ops: [], edits: [] };
+    if (j.doc) {
+      w.doc = { rev: this.rev, epoch: this.epoch, confirmed: this.confirmed.ops };
+      j.opsLogged = j.opsSize = 0;
+    } else {
+      w.ops = j.ops.map((o) => ({ rev: o.rev, delta: o.delta.ops }));
+    }
+    if (j.head) {
+      const f = this.inflight;
+      w.head = {
+        seq: this.seq,
+        rev: this.rev,
+        epoch: this.epoch,
+        inflight: f && { seq: f.seq, base: f.base, sent: f.sent.ops, delta: f.delta.ops, count: f.count },
+        buffer: this.buffer.ops,
+        bufferCount: this.bufferCount,
+      };
+      j.editsLogged = 0;
+    } else {
+      w.edits = j.edits.map((d, i) => ({ n: j.editsLogged + i, delta: d.ops }));
+      j.editsLogged += j.edits.length;
+    }
+    j.doc = j.head = false;
+    j.ops = [];
+    j.edits = [];
+    return w;
+  }
+
+  /**
+   * confirmedBy notes, for the journal, that delta made the confirmed
+   * document's revision rev. (Past LOG_OPS the document will be written
+   * whole: without a journal to take them, the notes do not pile up.)
+   */
+  private confirmedBy(delta: Delta): void {
+    const j = this.j;
+    if (!j.doc) {
+      j.ops.push({ rev: this.rev, delta });
+      if (j.opsLogged + j.ops.length > LOG_OPS) {
+        j.doc = true;
+        j.ops = [];
+      }
+    }
+    this.touched();
+  }
+
+  /** editedBy notes, for the journal, a local edit (past LOG_EDITS, the head will be written whole). */
+  private editedBy(change: Delta): void {
+    const j = this.j;
+    if (j.head) return;
+    j.edits.push(change);
+    if (j.editsLogged + j.edits.length > LOG_EDITS) this.touched();
+  }
+
+  /** touched notes, for the journal, that the head changed otherwise than by a local edit. */
+  private touched(): void {
+    this.j.head = true;
+    this.j.edits = [];
   }
 
   /** fromRecord restores a state from its journal record. */
@@ -346,6 +445,9 @@ export class DocState {
     s.bufferCount = r.bufferCount;
     s.localLength += s.buffer.changeLength();
     s.doc = null;
+    // The journal has this state: only the head is written again, with
+    // the next change, so that the edits logged after it start over.
+    s.j = { doc: false, ops: [], head: true, edits: [], opsLogged: 0, opsSize: 0, editsLogged: 0 };
     return s;
   }
 }
@@ -380,4 +482,16 @@ export function insertedText(edits: Delta[]): string {
     for (const op of d.ops) if (typeof op.insert === 'string') s += op.insert;
   }
   return s;
+}
+
+/** deltaSize is about how much a delta weighs in the journal, in characters. */
+function deltaSize(d: Delta): number {
+  let n = 0;
+  for (const op of d.ops) {
+    n += 8;
+    if (typeof op.insert === 'string') n += op.insert.length;
+    else if (op.insert) n += 16;
+    if (op.attributes) n += 16;
+  }
+  return n;
 }
