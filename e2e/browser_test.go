@@ -1040,3 +1040,58 @@ func TestBrowser_Offline(t *testing.T) {
 	a.checkClean()
 	b.checkClean()
 }
+
+// TestBrowser_OfflineCloseAtOnce: one person types a burst offline and
+// closes the tab at once, without the moment a person takes (issue 4:
+// a tab closed right after typing lost the keystrokes still queued for
+// the journal). Opened again, the page delivers every keystroke exactly
+// once. Twice over, so that the second burst goes into a session carried
+// on from the journal.
+func TestBrowser_OfflineCloseAtOnce(t *testing.T) {
+	chromium(t)
+	s := startServerAt(t, "", "127.0.0.1:0")
+	requireAssets(t, s.http.URL)
+	createDoc(t, s.http.URL, "hurry", "In a hurry", "Draft.")
+	net := newLink(t, s.http.Listener.Addr().String())
+	base := net.url()
+
+	ann := newBrowser(t, "ann")
+	a := ann.open(base + "/d/hurry")
+	a.identify("Ann", 0)
+	a.waitEditable()
+	converged(t, s, "hurry", a)
+
+	want := "Draft."
+	for i, burst := range []string{" Typed in a hurry, closed at once.", " Then again: 12345 67890!"} {
+		net.down()
+		a.waitFor("offline", `document.querySelector('#status').dataset.state === 'offline'`)
+		a.typeAt(a.length()-1, burst)
+		a.close() // at once: no wait for the status, nor for the journal
+		a.checkClean()
+		want += burst
+		net.up()
+		if d, _ := s.content(t, "hurry"); strings.Contains(d.Text(), burst) {
+			t.Fatalf("burst %d: the server has it before the page came back", i+1)
+		}
+
+		a = ann.open(base + "/d/hurry")
+		a.waitEditable()
+		got := converged(t, s, "hurry", a).Text()
+		if got != want+"\n" {
+			t.Errorf("burst %d: after reopening, the document is\n%q, want\n%q", i+1, got, want+"\n")
+		}
+		if n := strings.Count(got, burst); n != 1 {
+			t.Errorf("burst %d: the server has it %d times, want once", i+1, n)
+		}
+		a.checkClean()
+		if t.Failed() {
+			_, rev := s.content(t, "hurry")
+			ops, _ := s.manager.Ops(context.Background(), "hurry", 0, rev)
+			for _, op := range ops {
+				raw, _ := json.Marshal(op.Delta)
+				t.Logf("op at rev %d: client %s seq %d: %s", op.Rev, op.Client, op.Seq, raw)
+			}
+			return
+		}
+	}
+}
