@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: run build test test-go lint npm assets typecheck bench fuzz clean
+.PHONY: run build test test-go test-web lint npm assets typecheck bench fuzz clean
 
 run: build
 	./cowrite serve
@@ -25,12 +25,17 @@ assets: web/dist/manifest.json
 web/dist/manifest.json: web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
 	cd web && node build.mjs
 
-# typecheck checks every TypeScript source under web/.
+# typecheck checks every TypeScript source under web/: the pages, the
+# client library, and the client library's tests (web/test).
 typecheck: npm
-	cd web && npx tsc --noEmit -p .
+	cd web && npx tsc --noEmit -p . && npx tsc --noEmit -p test
 
-test: lint typecheck assets
+test: lint typecheck assets test-web
 	COWRITE_STRICT=1 $(GO) test -race -count=1 ./...
+
+# test-web runs the client library's unit tests (node's test runner).
+test-web: npm
+	cd web && npm test
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
