@@ -112,6 +112,11 @@ func (srv *Server) newMelody() *melody.Melody {
 	m.Config.PingPeriod = srv.cfg.PongWait * 9 / 10
 	m.Upgrader.CheckOrigin = newOriginChecker(srv.cfg.AllowedOrigins).check
 	m.Upgrader.EnableCompression = false
+	// An idle connection holds no write buffer, and reads through the
+	// buffer net/http already made for the request.
+	m.Upgrader.ReadBufferSize = 0
+	m.Upgrader.WriteBufferSize = 0
+	m.Upgrader.WriteBufferPool = &sync.Pool{}
 
 	m.HandleConnect(func(s *melody.Session) {
 		c := &wsConn{s: s, wrote: make(chan struct{}, 1)}
