@@ -168,7 +168,7 @@ func valueKey(b []byte, v any, depth int) ([]byte, bool) {
 		}
 		return append(b, ']'), true
 	}
-	f, ok := number(v)
+	f, ok := ot.Number(v)
 	if !ok || math.IsNaN(f) {
 		return b, false
 	}
@@ -177,37 +177,6 @@ func valueKey(b []byte, v any, depth int) ([]byte, bool) {
 	}
 	b = append(b, 'd')
 	return strconv.AppendUint(b, math.Float64bits(f), 16), true
-}
-
-// number converts any Go number to float64, as ot compares numbers.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int8:
-		return float64(n), true
-	case int16:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint:
-		return float64(n), true
-	case uint8:
-		return float64(n), true
-	case uint16:
-		return float64(n), true
-	case uint32:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
-	}
-	return 0, false
 }
 
 // copyAttrs returns a deep copy of a, so that the content never shares a

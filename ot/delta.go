@@ -375,15 +375,17 @@ func valueEqual(a, b any) bool {
 		}
 		return true
 	}
-	if f, ok := number(a); ok {
-		g, ok := number(b)
+	if f, ok := Number(a); ok {
+		g, ok := Number(b)
 		return ok && f == g
 	}
 	return reflect.DeepEqual(a, b)
 }
 
-// number converts any Go number to float64.
-func number(v any) (float64, bool) {
+// Number returns the value of v, a Go number of any type, as a float64, as
+// the package compares attribute values; it reports false when v is not a
+// number.
+func Number(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true

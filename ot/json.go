@@ -323,6 +323,6 @@ func validValue(v any, depth int) bool {
 		}
 		return true
 	}
-	f, ok := number(v)
+	f, ok := Number(v)
 	return ok && !math.IsNaN(f) && !math.IsInf(f, 0)
 }

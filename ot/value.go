@@ -96,7 +96,7 @@ func opFromValue(m map[string]any, index int, o *Op) error {
 			if _, ok := v.(map[string]any); ok && key == "retain" {
 				return invalid(index, "retain of an embed is not supported")
 			}
-			f, ok := number(v)
+			f, ok := Number(v)
 			if !ok || f != math.Trunc(f) {
 				return invalid(index, "%s must be a whole number", key)
 			}
