@@ -1,0 +1,510 @@
+package persist
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/cowrite/cowrite/doc"
+)
+
+// Backup and restore. A backup is Cowrite's own format, independent of
+// Badger's: the magic bytes "COWRITE-BACKUP\n", then frames, each a 4-byte
+// big-endian payload length, a 4-byte CRC-32 (IEEE) of the payload and the
+// payload, a msgpack map with a kind field "k":
+//
+//	header  {k: "h", v: 1, t: time taken (Unix ns)}
+//	doc     {k: "d", i: id, m: metadata record}
+//	record  {k: "r", i: id, x: key suffix after r <id> 0x00, b: record}
+//	end     {k: "e", d: documents, r: records}
+//
+// Records are the store's own records (record.go), byte for byte. A
+// document's doc frame comes first, then each of its records in key order:
+// client records, ops in revision order, snapshots in revision order. The
+// end frame's counts make a truncated backup an error rather than a
+// smaller store.
+//
+// Backup reads everything in one read transaction, at one read timestamp:
+// it sees every commit before it whole and nothing of a commit after it,
+// so no half transaction is ever captured (Badger's own db.Backup, a
+// Stream, can split one: upstream issue 2049). Documents being deleted are
+// left out.
+
+// backupMagic starts every backup.
+const backupMagic = "COWRITE-BACKUP\n"
+
+// backupVersion is the version of the backup format written.
+const backupVersion = 1
+
+// maxBackupFrame bounds a frame that Restore reads: a record is at most a
+// value-log file (DefaultValueLogFileSize unless configured larger), plus
+// room for its key and framing.
+const maxBackupFrame = 1<<30 + 1<<20
+
+// ErrBackupFormat reports a backup that Restore cannot read: not a
+// backup, of an unknown version, damaged or truncated.
+var ErrBackupFormat = errors.New("persist: not a readable backup")
+
+// ErrNotEmpty reports a Restore into a store that holds data.
+var ErrNotEmpty = errors.New("persist: store not empty")
+
+// backupFrame is every frame's payload; fields unused by a kind are empty.
+type backupFrame struct {
+	Kind    string `msgpack:"k"`
+	Version int    `msgpack:"v,omitempty"`
+	Time    int64  `msgpack:"t,omitempty"`
+	ID      string `msgpack:"i,omitempty"`
+	Meta    []byte `msgpack:"m,omitempty"`
+	Suffix  []byte `msgpack:"x,omitempty"`
+	Value   []byte `msgpack:"b,omitempty"`
+	Docs    int64  `msgpack:"d,omitempty"`
+	Records int64  `msgpack:"r,omitempty"`
+}
+
+// Backup writes every document of the store (metadata, ops, snapshots
+// and client records) to w, as they are at one moment: it is safe, and
+// consistent, while the store is in use. progress, when not nil, is called
+// with the records written so far and the total, now and then and at the
+// end. It fails with doc.ErrCorrupt when a metadata record cannot be
+// read; other records are copied as they are, and checked by Restore.
+func (s *Store) Backup(ctx context.Context, w io.Writer, progress func(done, total int64)) error {
+	if progress == nil {
+		progress = func(int64, int64) {}
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	fw := &frameWriter{w: bw}
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		ids, total, err := backupIndex(ctx, txn)
+		if err != nil {
+			return err
+		}
+		if _, err := bw.WriteString(backupMagic); err != nil {
+			return err
+		}
+		if err := fw.write(&backupFrame{Kind: "h", Version: backupVersion, Time: time.Now().UnixNano()}); err != nil {
+			return err
+		}
+		var done, records int64
+		progress(0, total)
+		for _, id := range ids {
+			meta, ok, err := get(txn, metaKey(id))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return corruptf("metadata of %q vanished inside one read", id)
+			}
+			if _, err := decodeMeta(id, meta); err != nil {
+				return corrupt(metaKey(id), err)
+			}
+			if err := fw.write(&backupFrame{Kind: "d", ID: id, Meta: meta}); err != nil {
+				return err
+			}
+			done++
+			prefix := recordsPrefix(id)
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+			for it.Rewind(); it.Valid(); it.Next() {
+				if err := ctx.Err(); err != nil {
+					it.Close()
+					return err
+				}
+				item := it.Item()
+				v, err := item.ValueCopy(nil)
+				if err != nil {
+					it.Close()
+					return storageErr(err)
+				}
+				f := backupFrame{Kind: "r", ID: id, Suffix: item.KeyCopy(nil)[len(prefix):], Value: v}
+				if err := fw.write(&f); err != nil {
+					it.Close()
+					return err
+				}
+				done++
+				records++
+				if done%1024 == 0 {
+					progress(done, total)
+				}
+			}
+			it.Close()
+		}
+		if err := fw.write(&backupFrame{Kind: "e", Docs: int64(len(ids)), Records: records}); err != nil {
+			return err
+		}
+		progress(done, total)
+		return nil
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
+// backupIndex returns, in one read, the ids of the documents to back up
+// (those with metadata and no deletion under way) and how many records
+// they hold, metadata included.
+func backupIndex(ctx context.Context, txn *badger.Txn) (ids []string, total int64, err error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixMeta}})
+	for it.Rewind(); it.Valid(); it.Next() {
+		ids = append(ids, string(it.Item().Key()[1:]))
+	}
+	it.Close()
+	live := ids[:0]
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		deleting, err := exists(txn, tombKey(id))
+		if err != nil {
+			return nil, 0, err
+		}
+		if deleting {
+			continue
+		}
+		live = append(live, id)
+		total++
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: recordsPrefix(id)})
+		for it.Rewind(); it.Valid(); it.Next() {
+			total++
+		}
+		it.Close()
+	}
+	return live, total, nil
+}
+
+// frameWriter writes backup frames.
+type frameWriter struct {
+	w   io.Writer
+	hdr [8]byte
+}
+
+func (fw *frameWriter) write(f *backupFrame) error {
+	b, err := msgpack.Marshal(f)
+	if err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint32(fw.hdr[:4], uint32(len(b)))
+	binary.BigEndian.PutUint32(fw.hdr[4:], crc32.ChecksumIEEE(b))
+	if _, err := fw.w.Write(fw.hdr[:]); err != nil {
+		return err
+	}
+	_, err = fw.w.Write(b)
+	return err
+}
+
+// frameReader reads backup frames.
+type frameReader struct {
+	r   *bufio.Reader
+	buf []byte
+	n   int64 // bytes read, for error messages
+}
+
+func (fr *frameReader) read() (*backupFrame, error) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: truncated at byte %d", ErrBackupFormat, fr.n)
+		}
+		return nil, err
+	}
+	size := binary.BigEndian.Uint32(hdr[:4])
+	if size > maxBackupFrame {
+		return nil, fmt.Errorf("%w: frame of %d bytes at byte %d", ErrBackupFormat, size, fr.n)
+	}
+	// Grow in steps as bytes arrive, never to a declared size at once.
+	fr.buf = fr.buf[:0]
+	for remaining := int(size); remaining > 0; {
+		chunk := min(remaining, 1<<20)
+		start := len(fr.buf)
+		fr.buf = append(fr.buf, make([]byte, chunk)...)
+		if _, err := io.ReadFull(fr.r, fr.buf[start:]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("%w: truncated at byte %d", ErrBackupFormat, fr.n)
+			}
+			return nil, err
+		}
+		remaining -= chunk
+	}
+	b := fr.buf[:size]
+	if crc32.ChecksumIEEE(b) != binary.BigEndian.Uint32(hdr[4:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch in frame at byte %d", ErrBackupFormat, fr.n)
+	}
+	var f backupFrame
+	if err := unmarshalFrame(b, &f); err != nil {
+		return nil, fmt.Errorf("%w: frame at byte %d: %v", ErrBackupFormat, fr.n, err)
+	}
+	fr.n += 8 + int64(size)
+	return &f, nil
+}
+
+// unmarshalFrame decodes a frame after checking its declared lengths.
+func unmarshalFrame(b []byte, f *backupFrame) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	if err := checkFrame(b); err != nil {
+		return err
+	}
+	return msgpack.Unmarshal(b, f)
+}
+
+// Restore reads a backup written by Backup into the store, which must be
+// empty (ErrNotEmpty otherwise). Every document keeps its history: the
+// same ops at the same revisions, its snapshots and its client records.
+// Each gets a new epoch, so that clients that knew it reload rather than
+// replay. Every record is checked as it is read; the first that is
+// damaged, or a backup that is truncated, fails Restore with an error
+// wrapping ErrBackupFormat or doc.ErrCorrupt. A document's metadata is
+// written after all its records, so a document whose restore did not
+// finish is reported corrupt rather than taken for a shorter one; a failed
+// restore should be started again into a fresh directory. progress, when
+// not nil, is called with the records restored so far (the total is -1:
+// unknown until the end).
+func (s *Store) Restore(ctx context.Context, r io.Reader, progress func(done, total int64)) error {
+	if progress == nil {
+		progress = func(int64, int64) {}
+	}
+	if err := s.checkEmpty(ctx); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic := make([]byte, len(backupMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != backupMagic {
+		return fmt.Errorf("restore: %w: no backup header", ErrBackupFormat)
+	}
+	fr := &frameReader{r: br, n: int64(len(backupMagic))}
+	f, err := fr.read()
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if f.Kind != "h" || f.Version != backupVersion {
+		return fmt.Errorf("restore: %w: header kind %q version %d, want version %d", ErrBackupFormat, f.Kind, f.Version, backupVersion)
+	}
+	var (
+		cur           *restoreDoc
+		docs, records int64
+		done          int64
+		lastID        string
+		ended         bool
+	)
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		err := s.restoreDoc(ctx, cur)
+		cur = nil
+		return err
+	}
+	for !ended {
+		f, err := fr.read()
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		switch f.Kind {
+		case "d":
+			if err := flush(); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			if !validID(f.ID) || (docs > 0 && f.ID <= lastID) {
+				return fmt.Errorf("restore: %w: document id %q out of place", ErrBackupFormat, f.ID)
+			}
+			m, err := decodeMeta(f.ID, f.Meta)
+			if err != nil {
+				return fmt.Errorf("restore: %w", corrupt(metaKey(f.ID), err))
+			}
+			cur = &restoreDoc{meta: m}
+			lastID = f.ID
+			docs++
+			done++
+		case "r":
+			if cur == nil || f.ID != cur.meta.ID {
+				return fmt.Errorf("restore: %w: record of %q outside its document", ErrBackupFormat, f.ID)
+			}
+			if err := cur.add(s, f.Suffix, f.Value); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			records++
+			done++
+			if len(cur.ents) >= deleteChunk {
+				if err := s.restoreChunk(ctx, cur); err != nil {
+					return fmt.Errorf("restore: %w", err)
+				}
+			}
+			if done%1024 == 0 {
+				progress(done, -1)
+			}
+		case "e":
+			if f.Docs != docs || f.Records != records {
+				return fmt.Errorf("restore: %w: end says %d documents and %d records, read %d and %d", ErrBackupFormat, f.Docs, f.Records, docs, records)
+			}
+			if err := flush(); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			ended = true
+		default:
+			return fmt.Errorf("restore: %w: unknown frame kind %q", ErrBackupFormat, f.Kind)
+		}
+	}
+	progress(done, done)
+	return nil
+}
+
+// checkEmpty fails with ErrNotEmpty when the store holds any key.
+func (s *Store) checkEmpty(ctx context.Context) error {
+	return s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+		defer it.Close()
+		it.Rewind()
+		if it.Valid() {
+			return fmt.Errorf("%w: it holds %s", ErrNotEmpty, describeKey(it.Item().KeyCopy(nil)))
+		}
+		return nil
+	})
+}
+
+// restoreDoc is a document being restored: its metadata, the records
+// read and not yet written, and what the checks need.
+type restoreDoc struct {
+	meta    doc.Meta
+	ents    []entry
+	nextOp  doc.Rev // the revision the next op record must have
+	snap0   bool    // a snapshot at revision 0 was read
+	lastKey []byte
+}
+
+// add checks one record of d and queues it for writing.
+func (d *restoreDoc) add(s *Store, suffix, value []byte) error {
+	id := d.meta.ID
+	key := append(recordsPrefix(id), suffix...)
+	if len(suffix) == 0 {
+		return corrupt(key, errors.New("empty key"))
+	}
+	if d.lastKey != nil && string(key) <= string(d.lastKey) {
+		return fmt.Errorf("%w: %s out of order", ErrBackupFormat, describeKey(key))
+	}
+	d.lastKey = key
+	switch suffix[0] {
+	case kindClient:
+		if len(suffix) == 1 || len(suffix)-1 > maxClientLen {
+			return corrupt(key, errors.New("malformed key"))
+		}
+		cs, err := decodeClient(value)
+		if err != nil {
+			return corrupt(key, err)
+		}
+		if cs.Rev > d.meta.Rev {
+			return corrupt(key, fmt.Errorf("revision %d after the log's end %d", cs.Rev, d.meta.Rev))
+		}
+	case kindOp:
+		rev, ok := keyRev(kindPrefix(id, kindOp), key)
+		if !ok {
+			return corrupt(key, errors.New("malformed key"))
+		}
+		if d.nextOp == 0 {
+			d.nextOp = 1
+		}
+		if rev != d.nextOp {
+			return corruptf("op %q@%d is missing", id, d.nextOp)
+		}
+		op, err := decodeOp(value)
+		if err != nil {
+			return corrupt(key, err)
+		}
+		if op.Rev != rev {
+			return corrupt(key, fmt.Errorf("record says revision %d", op.Rev))
+		}
+		if rev > d.meta.Rev {
+			return corrupt(key, fmt.Errorf("op after the metadata's revision %d", d.meta.Rev))
+		}
+		d.nextOp++
+	case kindSnapshot:
+		rev, ok := keyRev(kindPrefix(id, kindSnapshot), key)
+		if !ok {
+			return corrupt(key, errors.New("malformed key"))
+		}
+		snapRev, _, err := decodeSnapshot(value)
+		if err != nil {
+			return corrupt(key, err)
+		}
+		if snapRev != rev || rev > d.meta.Rev {
+			return corrupt(key, fmt.Errorf("snapshot of revision %d (log ends at %d)", snapRev, d.meta.Rev))
+		}
+		if rev == 0 {
+			d.snap0 = true
+		}
+	default:
+		return corrupt(key, errors.New("unknown record kind"))
+	}
+	if _, _, ok := s.cost([]entry{{key: key, value: value}}); !ok {
+		return fmt.Errorf("%s: %w", describeKey(key), ErrTooBig)
+	}
+	d.ents = append(d.ents, entry{key: key, value: value})
+	return nil
+}
+
+// restoreChunk writes d's queued records, in as many transactions as they
+// need. The metadata is not written: the records are not a document yet.
+func (s *Store) restoreChunk(ctx context.Context, d *restoreDoc) error {
+	for len(d.ents) > 0 {
+		var count, size int64
+		n := 0
+		for ; n < len(d.ents); n++ {
+			c, sz, _ := s.cost(d.ents[n : n+1])
+			if n > 0 && !s.fits(count+c, size+sz) {
+				break
+			}
+			count, size = count+c, size+sz
+		}
+		ents := d.ents[:n:n]
+		err := s.submit(ctx, &request{ops: -1, apply: func(*wtxn) (*change, error) {
+			return &change{ents: ents, id: d.meta.ID, forget: true}, nil
+		}})
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", d.meta.ID, err)
+		}
+		d.ents = d.ents[n:]
+	}
+	d.ents = nil
+	return nil
+}
+
+// restoreDoc writes the rest of d's records, checks that its log is whole,
+// and writes its metadata with a new epoch.
+func (s *Store) restoreDoc(ctx context.Context, d *restoreDoc) error {
+	id := d.meta.ID
+	if want := d.meta.Rev + 1; max(d.nextOp, 1) != want {
+		return corruptf("op %q@%d is missing", id, max(d.nextOp, 1))
+	}
+	if !d.snap0 {
+		return corruptf("no snapshot of %q at revision 0", id)
+	}
+	if err := s.restoreChunk(ctx, d); err != nil {
+		return err
+	}
+	m := d.meta
+	m.Epoch = rand.Text()
+	mb, err := encodeMeta(m)
+	if err != nil {
+		return fmt.Errorf("restore %s: encode meta: %w", id, err)
+	}
+	err = s.submit(ctx, &request{ops: -1, apply: func(*wtxn) (*change, error) {
+		return &change{ents: []entry{{key: metaKey(id), value: mb}}, id: id, forget: true}, nil
+	}})
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", id, err)
+	}
+	return nil
+}
