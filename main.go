@@ -3,6 +3,10 @@
 //
 //	cowrite serve [flags]   run the server (the default command)
 //	cowrite bench [flags]   measure a server under load (see the README)
+//	cowrite backup --data DIR --out FILE     back up a stopped store
+//	cowrite restore --data DIR --in FILE     restore a backup into an empty store
+//	cowrite export --data DIR --doc ID --format txt|html|md|json [--rev N] [--out FILE]
+//	cowrite import --data DIR --doc ID [--format txt|md|json] FILE
 //	cowrite version         print the version
 //
 // Every flag of serve can also be set by an environment variable named
@@ -19,13 +23,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
 
+	"github.com/cowrite/cowrite/doc"
+	"github.com/cowrite/cowrite/doc/convert"
 	"github.com/cowrite/cowrite/e2e/loadgen"
 	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/session"
@@ -49,11 +57,19 @@ func run(args []string) error {
 		return serve(args)
 	case "bench":
 		return bench(args)
+	case "backup":
+		return backup(args)
+	case "restore":
+		return restore(args)
+	case "export":
+		return export(args)
+	case "import":
+		return importDoc(args)
 	case "version":
 		fmt.Println("cowrite (development)")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, bench, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, bench, backup, restore, export, import, version)", cmd)
 }
 
 // serveConfig is serve's configuration, from flags and environment.
@@ -261,4 +277,215 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// openOffline opens the store in dir for a command that runs while no
+// server has it open (the directory is locked by a running server).
+func openOffline(ctx context.Context, cmd, dir string) (*persist.Store, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%s: --data is required", cmd)
+	}
+	s, err := persist.Open(ctx, persist.Options{Dir: dir})
+	if errors.Is(err, persist.ErrLocked) {
+		return nil, fmt.Errorf("%s: %w (stop the server first: %s works on a stopped data directory)", cmd, err, cmd)
+	}
+	return s, err
+}
+
+// progressBar returns a progress callback that draws a bar on stderr,
+// and a function that ends it. A total below zero draws a spinner.
+func progressBar(what string) (func(done, total int64), func()) {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("records"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return func(done, total int64) {
+			if total >= 0 && total != bar.GetMax64() {
+				bar.ChangeMax64(total)
+			}
+			bar.Set64(done)
+		}, func() {
+			bar.Finish()
+			fmt.Fprintln(os.Stderr)
+		}
+}
+
+// backup writes a backup of a stopped store.
+func backup(args []string) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	data := fs.String("data", "./data", "data directory of a stopped server")
+	out := fs.String("out", "", "backup file to write (- for standard output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return errors.New("usage: cowrite backup --data DIR --out FILE")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := openOffline(ctx, "backup", *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	w := os.Stdout
+	if *out != "-" {
+		// Write beside the target and rename, so that a failed backup
+		// never leaves a file that looks whole.
+		f, err := os.CreateTemp(filepath.Dir(*out), filepath.Base(*out)+".tmp*")
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		w = f
+	}
+	progress, done := progressBar("backup")
+	err = store.Backup(ctx, w, progress)
+	done()
+	if err != nil {
+		return err
+	}
+	if w != os.Stdout {
+		if err := w.Sync(); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		if err := os.Rename(w.Name(), *out); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+	}
+	return store.Close()
+}
+
+// restore reads a backup into an empty data directory.
+func restore(args []string) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	data := fs.String("data", "", "data directory to restore into: missing or empty")
+	in := fs.String("in", "", "backup file to read (- for standard input)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *in == "" || *data == "" || fs.NArg() > 0 {
+		return errors.New("usage: cowrite restore --data DIR --in FILE")
+	}
+	r := os.Stdin
+	if *in != "-" {
+		f, err := os.Open(*in)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := openOffline(ctx, "restore", *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	progress, done := progressBar("restore")
+	err = store.Restore(ctx, r, progress)
+	done()
+	if err != nil {
+		return err
+	}
+	return store.Close()
+}
+
+// export writes one document at one revision in a format.
+func export(args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	data := fs.String("data", "./data", "data directory of a stopped server")
+	id := fs.String("doc", "", "document id")
+	format := fs.String("format", "", "txt, html, md or json (default: from --out's extension, else txt)")
+	rev := fs.Int64("rev", -1, "revision to export (default: the latest)")
+	out := fs.String("out", "", "file to write (default: standard output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *id == "" || fs.NArg() > 0 {
+		return errors.New("usage: cowrite export --data DIR --doc ID --format txt|html|md|json [--rev N] [--out FILE]")
+	}
+	if *format == "" {
+		if *format = convert.FormatOf(*out); *format == "" {
+			*format = convert.Text
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := openOffline(ctx, "export", *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	r := doc.Rev(*rev)
+	if r < 0 {
+		m, err := store.Meta(ctx, *id)
+		if err != nil {
+			return err
+		}
+		r = m.Rev
+	}
+	content, err := store.At(ctx, *id, r)
+	if err != nil {
+		return err
+	}
+	b, err := convert.Export(content, *format)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = os.Stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(*out, b, 0o644)
+}
+
+// importDoc reads a file into a document: a new document when id is free,
+// else one op that turns the document's content into the file's.
+func importDoc(args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	data := fs.String("data", "./data", "data directory of a stopped server")
+	id := fs.String("doc", "", "document id")
+	format := fs.String("format", "", "txt, md or json (default: from the file's extension)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *id == "" || fs.NArg() != 1 {
+		return errors.New("usage: cowrite import --data DIR --doc ID [--format txt|md|json] FILE")
+	}
+	name := fs.Arg(0)
+	if *format == "" {
+		if *format = convert.FormatOf(name); *format == "" {
+			return fmt.Errorf("import: cannot tell the format of %s: give --format", name)
+		}
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	content, err := convert.Import(b, *format)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", name, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := openOffline(ctx, "import", *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Import(ctx, *id, filepath.Base(name), content); err != nil {
+		return err
+	}
+	return store.Close()
 }
