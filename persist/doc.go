@@ -62,6 +62,12 @@
 // names the key or revision. Such a document is never taken for a new one:
 // Create fails on it, Append never writes over an op. It can be deleted.
 //
+// # Backup and restore
+//
+// Backup writes every document from one read transaction, in Cowrite's
+// own format (backup.go), so it is consistent while the store is written;
+// Restore reads it into an empty store, giving every document a new epoch.
+//
 // # Concurrency
 //
 // Every method of Store is safe for concurrent use. Reads see one
