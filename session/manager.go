@@ -145,6 +145,9 @@ func (m *Manager) Submit(ctx context.Context, id string, c doc.Change) (doc.Sequ
 	reply := make(chan submitResult, 1)
 	c.Time = time.Now().UTC()
 	if !r.post(ctx, event{kind: evSubmit, change: c, reply: reply}) {
+		if err := ctx.Err(); err != nil {
+			return doc.Sequenced{}, err
+		}
 		return doc.Sequenced{}, r.failure()
 	}
 	select {

@@ -120,6 +120,11 @@ func (p *Peer) hello(h *Hello) {
 	p.state, p.room, p.member = joined, r, mem
 	p.mu.Unlock()
 	if !r.post(ctx, event{kind: evJoin, member: mem}) {
+		if ctx.Err() != nil {
+			// The room is too busy to take a join in time; it goes on.
+			p.closeWith(CodeUnavailable, "the document is busy; reconnect", CloseResync)
+			return
+		}
 		p.storeFailed(r.failure())
 	}
 }

@@ -73,6 +73,12 @@ type room struct {
 	done     chan struct{} // closed when run returns
 	err      error         // why run returned early; read after done
 
+	// postMu guards the fields below: whether the room still takes events,
+	// and how many posts are under way.
+	postMu  sync.Mutex
+	stopped bool
+	posting int
+
 	// Owned by run.
 	doc      *doc.Document
 	members  map[string]*member // by client id
@@ -106,15 +112,50 @@ func newRoom(m *Manager, id string) *room {
 	}
 }
 
-// post hands ev to the room. It reports false when the room has stopped.
+// post hands ev to the room. It reports false when the room has stopped
+// or ctx ended first. An event it did hand over is always answered: by the
+// room, or by stop when the room ends.
 func (r *room) post(ctx context.Context, ev event) bool {
+	r.postMu.Lock()
+	if r.stopped {
+		r.postMu.Unlock()
+		return false
+	}
+	r.posting++
+	r.postMu.Unlock()
+	defer func() {
+		r.postMu.Lock()
+		r.posting--
+		r.postMu.Unlock()
+	}()
 	select {
 	case r.inbox <- ev:
 		return true
-	case <-r.done:
-		return false
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// stop closes the room to new events and answers every event posted
+// before, waiting for the posts under way to land.
+func (r *room) stop() {
+	err := r.err
+	if err == nil {
+		err = ErrShutdown
+	}
+	r.postMu.Lock()
+	r.stopped = true
+	r.postMu.Unlock()
+	for {
+		r.refuseQueued(err)
+		r.postMu.Lock()
+		n := r.posting
+		r.postMu.Unlock()
+		if n == 0 {
+			r.refuseQueued(err)
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -131,11 +172,11 @@ func (r *room) shutdown() { r.quitOnce.Do(func() { close(r.quit) }) }
 
 func (r *room) run() {
 	defer close(r.done)
+	defer r.stop()
 	if err := r.load(); err != nil {
 		r.err = err
 		r.m.forget(r)
 		r.log.Error().Err(err).Msg("load document")
-		r.refuseQueued(err)
 		return
 	}
 	idle := time.NewTimer(r.m.cfg.IdleUnload)
@@ -156,17 +197,17 @@ func (r *room) run() {
 		case <-idle.C:
 			if len(r.members) == 0 && r.m.unload(r) {
 				r.snapshot()
-				r.refuseQueued(ErrShutdown)
 				r.log.Debug().Int64("rev", int64(r.doc.Rev())).Msg("unloaded")
 				return
 			}
 		case <-r.quit:
-			r.handle(r.collect())
+			if !r.handle(r.collect()) {
+				return
+			}
 			r.snapshot()
 			for _, mem := range r.members {
 				mem.conn.Close(CloseGoingAway, "server shutting down")
 			}
-			r.refuseQueued(ErrShutdown)
 			return
 		}
 		if len(r.members) == 0 {
@@ -259,7 +300,6 @@ func (r *room) handle(batch []event) bool {
 			r.err = doc.ErrNotFound
 			r.m.forget(r)
 			ev.reply <- submitResult{}
-			r.refuseQueued(doc.ErrNotFound)
 			return false
 		}
 	}
@@ -389,7 +429,6 @@ func (r *room) fail(err error) {
 		mem.conn.Close(CloseInternal, "document closed after a store failure")
 	}
 	r.members = map[string]*member{}
-	r.refuseQueued(r.err)
 }
 
 // snapshot stores the content when it moved since the last snapshot.
