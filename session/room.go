@@ -548,7 +548,12 @@ func (r *room) setPresence(mem *member, sel *Selection) {
 		return
 	}
 	if sel != nil {
+		// The client saw no op of the current batch: clamp to the durable
+		// length; commit then moves the selection through the batch.
 		n := r.doc.Len()
+		for _, s := range r.fresh {
+			n -= s.Delta.ChangeLength()
+		}
 		index := min(sel.Index, n)
 		sel = &Selection{Index: index, Length: min(sel.Length, n-index)}
 	}
