@@ -156,8 +156,10 @@ func serve(args []string) error {
 	if !c.sync {
 		log.Warn().Msg("sync is off: a power failure or OS crash can lose acknowledged edits")
 	}
+	metrics := web.NewMetrics()
 	manager := session.NewManager(session.Config{
 		Store:         store,
+		Metrics:       metrics,
 		Logger:        &log,
 		SnapshotEvery: c.snapshotEvery,
 		IdleUnload:    c.idleUnload,
@@ -168,7 +170,7 @@ func serve(args []string) error {
 			origins = append(origins, o)
 		}
 	}
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Ready: manager.Ready})
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Metrics: metrics, Ready: manager.Ready})
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
 	ln, err := net.Listen("tcp", c.addr)

@@ -42,6 +42,10 @@ type Config struct {
 	// Batch is the most messages a room handles between two commits.
 	// Default 512.
 	Batch int
+
+	// Metrics counts connections, rooms, ops, commits and close codes.
+	// Default: counts nothing.
+	Metrics Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -66,6 +70,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 512
+	}
+	if c.Metrics == nil {
+		c.Metrics = nopMetrics{}
 	}
 	return c
 }

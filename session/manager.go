@@ -86,7 +86,8 @@ func (m *Manager) forget(r *room) {
 // transport passes every frame the client sends to the returned Peer's
 // Receive, and calls its Closed when the connection ends.
 func (m *Manager) Connect(id string, c Conn) *Peer {
-	p := &Peer{m: m, docID: id, conn: c}
+	m.cfg.Metrics.ConnOpened()
+	p := &Peer{m: m, docID: id, conn: &countingConn{Conn: c, metrics: m.cfg.Metrics}}
 	p.helloTimer = time.AfterFunc(m.cfg.HelloTimeout, p.helloTimeout)
 	return p
 }

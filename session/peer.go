@@ -53,6 +53,9 @@ func (p *Peer) Receive(frame []byte) {
 		}
 		// A well-formed frame with a bad field is refused, and the
 		// session goes on.
+		if pe.Seq > 0 { // an op, refused after its seq was read
+			p.m.cfg.Metrics.OpRejected(pe.Code)
+		}
 		p.sendError(pe.Code, pe.Msg, pe.Seq)
 		return
 	}
@@ -173,6 +176,9 @@ func (p *Peer) Closed() {
 	state, r, mem := p.state, p.room, p.member
 	p.state = gone
 	p.mu.Unlock()
+	if state != gone {
+		p.m.cfg.Metrics.ConnClosed()
+	}
 	if state == joined {
 		r.post(context.Background(), event{kind: evLeave, member: mem})
 		p.m.release(r)

@@ -179,6 +179,8 @@ func (r *room) run() {
 		r.log.Error().Err(err).Msg("load document")
 		return
 	}
+	r.m.cfg.Metrics.RoomLoaded()
+	defer r.m.cfg.Metrics.RoomUnloaded()
 	idle := time.NewTimer(r.m.cfg.IdleUnload)
 	defer idle.Stop()
 	r.presence = time.NewTimer(time.Hour)
@@ -329,6 +331,7 @@ func (r *room) op(mem *member, sub Submit) {
 		return // evicted or replaced; its ops are not taken
 	}
 	if mem.access != AccessEdit {
+		r.m.cfg.Metrics.OpRejected(CodeReadOnly)
 		r.queue(output{to: mem, frame: encode(&Error{Code: CodeReadOnly, Msg: "this connection may not edit", Seq: sub.Seq})})
 		return
 	}
@@ -339,14 +342,18 @@ func (r *room) op(mem *member, sub Submit) {
 		if code == CodeInternal {
 			r.log.Error().Err(err).Str("client", c.Client).Msg("sequence op")
 		}
+		r.m.cfg.Metrics.OpRejected(code)
 		r.queue(output{to: mem, frame: encode(&Error{Code: code, Msg: msg, Seq: sub.Seq})})
 		return
 	}
 	r.queue(output{to: mem, frame: encode(&Ack{Seq: sub.Seq, Rev: s.Rev})})
-	if !dup {
-		r.fresh = append(r.fresh, s)
-		r.queue(output{except: mem, frame: encode(remote(s))})
+	if dup {
+		r.m.cfg.Metrics.DedupeHit()
+		return
 	}
+	r.m.cfg.Metrics.OpAccepted()
+	r.fresh = append(r.fresh, s)
+	r.queue(output{except: mem, frame: encode(remote(s))})
 }
 
 func (r *room) submit(c doc.Change, reply chan submitResult) {
@@ -374,7 +381,9 @@ func (r *room) queue(o output) { r.out = append(r.out, o) }
 func (r *room) commit() bool {
 	if len(r.fresh) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		start := time.Now()
 		err := r.m.cfg.Store.Append(ctx, r.id, r.prev, r.fresh)
+		r.m.cfg.Metrics.Commit(time.Since(start), len(r.fresh))
 		cancel()
 		if err != nil {
 			r.fail(err)
@@ -454,6 +463,7 @@ func (r *room) send(mem *member, frame []byte) {
 	switch err := mem.conn.Send(frame); {
 	case errors.Is(err, ErrSlow):
 		r.log.Info().Str("client", mem.hello.Client).Msg("slow consumer disconnected")
+		r.m.cfg.Metrics.SlowConsumer()
 		mem.conn.Close(CloseTooSlow, "too slow to read; reconnect and catch up")
 		r.leave(mem)
 	case err != nil:
@@ -486,6 +496,9 @@ func (r *room) join(mem *member) {
 		} else {
 			w.Ops = ops
 		}
+	}
+	if w.Reset {
+		r.m.cfg.Metrics.Resync()
 	}
 	for _, other := range r.members {
 		w.Presence = append(w.Presence, *presenceOf(other))

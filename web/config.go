@@ -42,6 +42,11 @@ type Config struct {
 	// Ready reports whether the server can serve: /readyz answers 503 with
 	// its error. Default: ready.
 	Ready func() error
+
+	// Metrics is served at GET /metrics; pass the same value to
+	// session.Config.Metrics. Default: new Metrics that only the Go
+	// runtime and process figures move.
+	Metrics *Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -60,6 +65,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PongWait <= 0 {
 		c.PongWait = 60 * time.Second
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
 	}
 	if c.Ready == nil {
 		c.Ready = func() error { return nil }

@@ -44,6 +44,7 @@ func New(cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", srv.ready)
+	r.Method(http.MethodGet, "/metrics", srv.cfg.Metrics.Handler())
 	r.Route("/v1/docs", func(r chi.Router) {
 		r.Get("/", srv.listDocs)
 		r.Post("/", srv.createDoc)

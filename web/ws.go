@@ -139,6 +139,9 @@ func (srv *Server) newMelody() *melody.Melody {
 	})
 	m.HandleMessage(func(s *melody.Session, frame []byte) {
 		if c := connOf(s); c != nil {
+			if !c.closed.Load() {
+				srv.cfg.Metrics.Closed(session.CloseProtocol)
+			}
 			c.Close(session.CloseProtocol, "frames must be binary msgpack")
 		}
 	})
