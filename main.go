@@ -170,7 +170,12 @@ func serve(args []string) error {
 			origins = append(origins, o)
 		}
 	}
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Metrics: metrics, Ready: manager.Ready})
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Metrics: metrics, Ready: func(ctx context.Context) error {
+		if err := manager.Ready(); err != nil {
+			return err
+		}
+		return store.Ready(ctx)
+	}})
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
 	ln, err := net.Listen("tcp", c.addr)

@@ -31,6 +31,7 @@
 //	r <id> 0x00 'c' <client id>     dedupe record of a client: seq, digest, revision
 //	r <id> 0x00 'o' <rev:8>         op record: the op that made revision rev
 //	r <id> 0x00 's' <rev:8>         snapshot: the content at revision rev
+//	h                               never present: Ready's write deletes it
 //
 // A document's op log is one prefix scan in revision order; its newest
 // snapshot at or below revision rev is the first key of a reverse scan

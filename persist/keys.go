@@ -10,9 +10,10 @@ import (
 
 // Key prefixes and record kinds. The layout is described in doc.go.
 const (
-	prefixMeta    = 'm' // m <id>                        → metadata
-	prefixTomb    = 't' // t <id>                        → deletion in progress
-	prefixRecords = 'r' // r <id> 0x00 <kind> <suffix>   → a document's records
+	prefixMeta      = 'm' // m <id>                        → metadata
+	prefixTomb      = 't' // t <id>                        → deletion in progress
+	prefixRecords   = 'r' // r <id> 0x00 <kind> <suffix>   → a document's records
+	prefixHeartbeat = 'h' // h                             → never set: Ready deletes it
 
 	kindClient   = 'c' // suffix: the client id
 	kindOp       = 'o' // suffix: the revision, 8 bytes big-endian

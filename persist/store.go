@@ -51,12 +51,14 @@ type Store struct {
 	cache map[string]*docState
 
 	commits, writes, appends, ops atomic.Uint64
+
+	ready readiness // Ready's last answer
 }
 
 // Stats counts what a Store has committed since Open.
 type Stats struct {
 	Commits uint64 // Badger transactions committed, each with one sync
-	Writes  uint64 // write requests committed: appends, creates, snapshots, deletion steps
+	Writes  uint64 // write requests committed: appends, creates, snapshots, deletion steps, Ready's writes
 	Appends uint64 // Append calls committed
 	Ops     uint64 // ops appended
 }

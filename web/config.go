@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -41,7 +42,7 @@ type Config struct {
 
 	// Ready reports whether the server can serve: /readyz answers 503 with
 	// its error. Default: ready.
-	Ready func() error
+	Ready func(ctx context.Context) error
 
 	// Metrics is served at GET /metrics; pass the same value to
 	// session.Config.Metrics. Default: new Metrics that only the Go
@@ -70,7 +71,7 @@ func (c Config) withDefaults() Config {
 		c.Metrics = NewMetrics()
 	}
 	if c.Ready == nil {
-		c.Ready = func() error { return nil }
+		c.Ready = func(context.Context) error { return nil }
 	}
 	return c
 }

@@ -75,7 +75,7 @@ func (srv *Server) Close(ctx context.Context) error {
 }
 
 func (srv *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := srv.cfg.Ready(); err != nil {
+	if err := srv.cfg.Ready(r.Context()); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
 		return
 	}
