@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -84,6 +85,7 @@ type serveConfig struct {
 	allowedOrigins string
 	shutdownWait   time.Duration
 	cpuProfile     string
+	adminAddr      string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -99,6 +101,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
+	fs.StringVar(&c.adminAddr, "admin-addr", "", "address of the admin listener serving pprof under /debug/pprof/ (keep it private, e.g. 127.0.0.1:6060); empty: off")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -184,8 +187,21 @@ func serve(args []string) error {
 		return err
 	}
 	log.Info().Str("addr", ln.Addr().String()).Str("data", c.data).Bool("sync", c.sync).Msg("cowrite serving")
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- httpServer.Serve(ln) }()
+
+	var adminServer *http.Server
+	if c.adminAddr != "" {
+		aln, err := net.Listen("tcp", c.adminAddr)
+		if err != nil {
+			ln.Close()
+			store.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		adminServer = &http.Server{Handler: adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		log.Info().Str("addr", aln.Addr().String()).Msg("admin listener serving pprof")
+		go func() { served <- adminServer.Serve(aln) }()
+	}
 
 	select {
 	case err = <-served:
@@ -201,6 +217,11 @@ func serve(args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownWait)
 	defer cancel()
 	var errs []error
+	if adminServer != nil {
+		if err := adminServer.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("admin listener: %w", err))
+		}
+	}
 	shutdownHTTP := make(chan error, 1)
 	go func() { shutdownHTTP <- httpServer.Shutdown(sctx) }()
 	if err := manager.Close(sctx); err != nil {
@@ -495,4 +516,16 @@ func importDoc(args []string) error {
 		return err
 	}
 	return store.Close()
+}
+
+// adminHandler serves the admin listener: pprof's handlers, on a mux of
+// their own so that they never reach the public router.
+func adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	return mux
 }
