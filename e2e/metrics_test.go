@@ -77,6 +77,16 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("error %+v, want %s", e, session.CodeDoesNotFit)
 	}
 
+	// A client of another epoch is told to reload.
+	other, ow := s.rawJoin(t, id, session.Hello{Client: "other", Rev: 1, Epoch: "evil-epoch-label"})
+	if !ow.Reset {
+		t.Fatalf("welcome for another epoch without reset: %+v", ow)
+	}
+	other.ws.Close()
+	eventually(t, "the other connection counted closed", func() bool {
+		return metricValue(s.scrape(t), "cowrite_connections") == 1
+	})
+
 	text := s.scrape(t)
 	for series, want := range map[string]float64{
 		"cowrite_connections":                               1,
@@ -85,7 +95,7 @@ func TestMetrics(t *testing.T) {
 		"cowrite_dedupe_hits_total":                         1,
 		`cowrite_ops_rejected_total{reason="bad_delta"}`:    1,
 		`cowrite_ops_rejected_total{reason="does_not_fit"}`: 1,
-		"cowrite_resyncs_total":                             0,
+		"cowrite_resyncs_total":                             1,
 		"cowrite_slow_consumer_disconnects_total":           0,
 		"cowrite_commit_seconds_count":                      1,
 		"cowrite_commit_batch_ops_sum":                      1,
