@@ -19,7 +19,8 @@ import (
 // lot: it is disconnected with CloseTooSlow, the others' acks stay quick
 // meanwhile, and the slow client, reconnecting, catches up.
 func TestSlowConsumer(t *testing.T) {
-	s := startServer(t, "", serverOpts{web: web.Config{SendBuffer: 16}})
+	metrics := web.NewMetrics()
+	s := startServer(t, "", serverOpts{session: session.Config{Metrics: metrics}, web: web.Config{SendBuffer: 16, Metrics: metrics}})
 	const id, typers = "slow", 2
 
 	// The slow client never reads until it is disconnected. The server's
@@ -135,6 +136,12 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	if code != session.CloseTooSlow {
 		t.Fatalf("slow client closed with %d, want %d", code, session.CloseTooSlow)
+	}
+	text := s.scrape(t)
+	for _, series := range []string{"cowrite_slow_consumer_disconnects_total", `cowrite_close_codes_total{code="4008"}`} {
+		if got := metricValue(text, series); got != 1 {
+			t.Errorf("%s = %v, want 1", series, got)
+		}
 	}
 
 	slices.Sort(latencies)
