@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/cowrite/cowrite/session/auth"
 )
 
 // Config configures a Manager. The zero value of every field but Store means
@@ -42,6 +44,12 @@ type Config struct {
 	// Batch is the most messages a room handles between two commits.
 	// Default 512.
 	Batch int
+
+	// Verifier checks the token in every hello and gives the user's name,
+	// colour and role on the document. Nil means open mode: no token is
+	// needed, everyone may edit every document, and clients name
+	// themselves.
+	Verifier *auth.Verifier
 
 	// Metrics counts connections, rooms, ops, commits and close codes.
 	// Default: counts nothing.

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/cowrite/cowrite/doc"
+	"github.com/cowrite/cowrite/session/auth"
 )
 
 // A Peer is one client's session: it waits for hello, joins the room and
@@ -79,6 +82,11 @@ func (p *Peer) Receive(frame []byte) {
 			p.fail(CodeNotHello, "presence before hello")
 			return
 		}
+		if mem.access != AccessEdit {
+			// A view-only user is not shown to the others at all.
+			p.sendError(CodeReadOnly, "this connection may not show presence", 0)
+			return
+		}
 		if !r.post(context.Background(), event{kind: evPresence, member: mem, sel: msg.Sel}) {
 			p.closeWith(CodeUnavailable, "the document closed", CloseResync)
 		}
@@ -97,14 +105,44 @@ func (p *Peer) hello(h *Hello) {
 		p.closeWith(CodeBadDocID, "invalid document id", CloseNotFound)
 		return
 	}
+	access := AccessEdit
+	if v := p.m.cfg.Verifier; v != nil {
+		id, err := v.Verify(h.Token)
+		if err != nil {
+			p.closeWith(CodeUnauthorized, "token missing or refused", CloseUnauthorized)
+			return
+		}
+		role := id.Role(p.docID)
+		if !role.Allows(auth.RoleView) {
+			// The same answer as a missing document, so that no one can
+			// probe which documents exist.
+			p.notFound()
+			return
+		}
+		if !role.Allows(auth.RoleEdit) {
+			access = AccessView
+		}
+		// Who this is comes from the token, whatever hello says.
+		h.Name, h.Color = id.Name, id.Color
+	}
 	p.mu.Lock()
 	p.state = joining
 	p.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), p.m.cfg.HelloTimeout)
 	defer cancel()
-	if err := p.m.ensure(ctx, p.docID); err != nil {
-		p.storeFailed(err)
+	if access == AccessEdit {
+		if err := p.m.ensure(ctx, p.docID); err != nil {
+			p.storeFailed(err)
+			return
+		}
+	} else if _, err := p.m.cfg.Store.Meta(ctx, p.docID); err != nil {
+		// A reader cannot create the document by opening it.
+		if errors.Is(err, doc.ErrNotFound) {
+			p.notFound()
+		} else {
+			p.storeFailed(err)
+		}
 		return
 	}
 	r, err := p.m.acquire(p.docID)
@@ -112,7 +150,7 @@ func (p *Peer) hello(h *Hello) {
 		p.closeWith(CodeShuttingDown, "server shutting down", CloseGoingAway)
 		return
 	}
-	mem := &member{peer: p, conn: p.conn, hello: *h, access: AccessEdit}
+	mem := &member{peer: p, conn: p.conn, hello: *h, access: access}
 	p.mu.Lock()
 	if p.state == gone {
 		// The connection closed while we were joining.
@@ -130,6 +168,10 @@ func (p *Peer) hello(h *Hello) {
 		}
 		p.storeFailed(r.failure())
 	}
+}
+
+func (p *Peer) notFound() {
+	p.closeWith(CodeNotFound, "no such document", CloseNotFound)
 }
 
 func (p *Peer) storeFailed(err error) {

@@ -478,6 +478,13 @@ func (r *room) join(mem *member) {
 		// gone: the new one takes over without a leave.
 		delete(r.members, h.Client)
 		old.conn.Close(CloseNormal, "replaced by a newer connection")
+		if old.access == AccessEdit && mem.access != AccessEdit {
+			// The newcomer will not be shown: take the old one away.
+			frame := encode(&Leave{Client: h.Client})
+			for _, other := range r.members {
+				r.send(other, frame)
+			}
+		}
 	}
 	w := &Welcome{Epoch: r.doc.Epoch(), Rev: r.doc.Rev(), Access: mem.access}
 	if cs, ok := r.doc.Client(h.Client); ok {
@@ -501,12 +508,14 @@ func (r *room) join(mem *member) {
 		r.m.cfg.Metrics.Resync()
 	}
 	for _, other := range r.members {
-		w.Presence = append(w.Presence, *presenceOf(other))
+		if other.access == AccessEdit { // readers are never shown
+			w.Presence = append(w.Presence, *presenceOf(other))
+		}
 	}
 	r.members[h.Client] = mem
 	r.send(mem, encode(w))
-	if r.members[h.Client] != mem {
-		return // too slow for its own welcome
+	if r.members[h.Client] != mem || mem.access != AccessEdit {
+		return // too slow for its own welcome, or a reader, never shown
 	}
 	announce := encode(presenceOf(mem))
 	for _, other := range r.members {
@@ -548,6 +557,9 @@ func (r *room) leave(mem *member) {
 		return
 	}
 	delete(r.members, mem.hello.Client)
+	if mem.access != AccessEdit {
+		return // never shown, so never gone
+	}
 	frame := encode(&Leave{Client: mem.hello.Client})
 	for _, other := range r.members {
 		r.send(other, frame)
@@ -557,7 +569,7 @@ func (r *room) leave(mem *member) {
 // setPresence records a member's selection, clamped to the document; it is
 // broadcast with the next presence flush.
 func (r *room) setPresence(mem *member, sel *Selection) {
-	if r.members[mem.hello.Client] != mem {
+	if r.members[mem.hello.Client] != mem || mem.access != AccessEdit {
 		return
 	}
 	if sel != nil {
