@@ -1,6 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -221,4 +226,113 @@ func TestAuth_IdentityFromToken(t *testing.T) {
 	}
 }
 
-func setWebVerifier(o *serverOpts, v *auth.Verifier) {}
+func setWebVerifier(o *serverOpts, v *auth.Verifier) { o.web.Verifier = v }
+
+// callAs makes a REST request with a bearer token ("" for none).
+func (s *server) callAs(t *testing.T, token, method, path string, body any) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.http.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// TestAuth_REST checks the REST API's roles: a document out of reach
+// answers exactly as a missing one.
+func TestAuth_REST(t *testing.T) {
+	s := startAuthServer(t)
+	admin := mint(t, "root", "Root", map[string]any{"*": "admin"}, nil)
+	editor := mint(t, "ed", "Ed", map[string]any{"team-*": "edit", "readme": "view"}, nil)
+	viewer := mint(t, "vi", "Vi", map[string]any{"team-a": "view", "readme": "false", "secret": 0}, nil)
+	nobody := mint(t, "no", "No", map[string]any{"other": "admin"}, nil)
+
+	for _, id := range []string{"team-a", "readme", "secret"} {
+		must(t, s.callAs(t, admin, "POST", "/v1/docs", map[string]any{"id": id, "text": id + " text"}), http.StatusCreated)
+	}
+	list := func(token string) []string {
+		var out struct{ Docs []struct{ ID string } }
+		s.callAs(t, token, "GET", "/v1/docs", nil).json(t, &out)
+		var ids []string
+		for _, d := range out.Docs {
+			ids = append(ids, d.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	for _, tt := range []struct {
+		name, token string
+		want        []string
+	}{
+		{"admin", admin, []string{"readme", "secret", "team-a"}},
+		{"editor", editor, []string{"readme", "team-a"}},
+		{"viewer", viewer, []string{"team-a"}},
+		{"nobody", nobody, nil},
+	} {
+		if got := list(tt.token); !slices.Equal(got, tt.want) {
+			t.Errorf("%s lists %v, want %v", tt.name, got, tt.want)
+		}
+	}
+
+	// Without a token, or with a bad one: 401 everywhere.
+	for _, tok := range []string{"", "garbage", mint(t, "x", "X", map[string]any{"*": "admin"}, func(c *auth.Claims) {
+		c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
+	})} {
+		for _, path := range []string{"/v1/docs", "/v1/docs/team-a", "/v1/docs/team-a/ops"} {
+			mustFail(t, s.callAs(t, tok, "GET", path, nil), http.StatusUnauthorized, session.CodeUnauthorized)
+		}
+		mustFail(t, s.callAs(t, tok, "DELETE", "/v1/docs/team-a", nil), http.StatusUnauthorized, session.CodeUnauthorized)
+	}
+
+	missing := s.callAs(t, admin, "GET", "/v1/docs/no-such-doc", nil)
+	must(t, missing, http.StatusNotFound)
+	same := func(what string, r reply) {
+		t.Helper()
+		if r.status != missing.status || !bytes.Equal(r.body, missing.body) {
+			t.Errorf("%s: HTTP %d %s; want the answer for a missing document, HTTP %d %s", what, r.status, r.body, missing.status, missing.body)
+		}
+	}
+	same("viewer reads secret (0)", s.callAs(t, viewer, "GET", "/v1/docs/secret", nil))
+	same("viewer reads readme (\"false\")", s.callAs(t, viewer, "GET", "/v1/docs/readme", nil))
+	same("viewer reads readme ops", s.callAs(t, viewer, "GET", "/v1/docs/readme/ops", nil))
+	same("nobody reads team-a", s.callAs(t, nobody, "GET", "/v1/docs/team-a", nil))
+	same("viewer edits team-a", s.callAs(t, viewer, "POST", "/v1/docs/team-a/ops", map[string]any{"rev": 1, "delta": map[string]any{"ops": []any{map[string]any{"insert": "x"}}}}))
+	same("editor edits readme", s.callAs(t, editor, "POST", "/v1/docs/readme/ops", map[string]any{"rev": 1, "delta": map[string]any{"ops": []any{map[string]any{"insert": "x"}}}}))
+	same("editor deletes team-a", s.callAs(t, editor, "DELETE", "/v1/docs/team-a", nil))
+	same("viewer creates team-b", s.callAs(t, viewer, "POST", "/v1/docs", map[string]any{"id": "team-b"}))
+	same("editor creates other", s.callAs(t, editor, "POST", "/v1/docs", map[string]any{"id": "other"}))
+
+	must(t, s.callAs(t, viewer, "GET", "/v1/docs/team-a", nil), http.StatusOK)
+	must(t, s.callAs(t, viewer, "GET", "/v1/docs/team-a/ops", nil), http.StatusOK)
+	must(t, s.callAs(t, editor, "POST", "/v1/docs", map[string]any{"id": "team-b"}), http.StatusCreated)
+	must(t, s.callAs(t, editor, "POST", "/v1/docs/team-a/ops", map[string]any{"rev": 0, "author": "Root", "delta": map[string]any{"ops": []any{map[string]any{"insert": "x"}}}}), http.StatusOK)
+	var ops struct{ Ops []struct{ Author string } }
+	s.callAs(t, viewer, "GET", "/v1/docs/team-a/ops?from=0", nil).json(t, &ops)
+	if len(ops.Ops) != 1 || ops.Ops[0].Author != "Ed" {
+		t.Errorf("ops %+v, want one by Ed (from the token, not the body)", ops.Ops)
+	}
+	must(t, s.callAs(t, admin, "DELETE", "/v1/docs/team-a", nil), http.StatusNoContent)
+	if d, _ := s.content(t, "readme"); d.Text() != "readme text" {
+		t.Errorf("readme %q", d.Text())
+	}
+}

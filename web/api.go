@@ -14,6 +14,7 @@ import (
 	"github.com/cowrite/cowrite/doc"
 	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
 )
 
 // maxOpsPage is the most ops one GET of /v1/docs/{id}/ops returns.
@@ -44,14 +45,20 @@ type opJSON struct {
 }
 
 func (srv *Server) listDocs(w http.ResponseWriter, r *http.Request) {
+	id, ok := srv.identify(w, r)
+	if !ok {
+		return
+	}
 	metas, err := srv.cfg.Manager.List(r.Context())
 	if err != nil {
 		srv.fail(w, r, err)
 		return
 	}
-	out := make([]docJSON, len(metas))
-	for i, m := range metas {
-		out[i] = metaJSON(m)
+	out := make([]docJSON, 0, len(metas))
+	for _, m := range metas {
+		if srv.cfg.Verifier == nil || id.Can(m.ID, auth.RoleView) {
+			out = append(out, metaJSON(m))
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"docs": out})
 }
@@ -68,6 +75,9 @@ func (srv *Server) createDoc(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.ID == "" {
 		req.ID = session.NewEpoch()
+	}
+	if _, ok := srv.allow(w, r, req.ID, auth.RoleEdit); !ok {
+		return
 	}
 	var initial ot.Delta
 	switch {
@@ -89,6 +99,9 @@ func (srv *Server) createDoc(w http.ResponseWriter, r *http.Request) {
 }
 
 func (srv *Server) getDoc(w http.ResponseWriter, r *http.Request) {
+	if _, ok := srv.allow(w, r, chi.URLParam(r, "id"), auth.RoleView); !ok {
+		return
+	}
 	rev, ok := revParam(w, r, "rev", -1)
 	if !ok {
 		return
@@ -115,6 +128,9 @@ func (srv *Server) getDoc(w http.ResponseWriter, r *http.Request) {
 
 func (srv *Server) getOps(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
+	if _, ok := srv.allow(w, r, id, auth.RoleView); !ok {
+		return
+	}
 	from, ok := revParam(w, r, "from", 0)
 	if !ok {
 		return
@@ -149,6 +165,10 @@ func (srv *Server) getOps(w http.ResponseWriter, r *http.Request) {
 }
 
 func (srv *Server) postOp(w http.ResponseWriter, r *http.Request) {
+	user, ok := srv.allow(w, r, chi.URLParam(r, "id"), auth.RoleEdit)
+	if !ok {
+		return
+	}
 	var req struct {
 		Rev    *doc.Rev  `json:"rev"`
 		Delta  *ot.Delta `json:"delta"`
@@ -167,6 +187,9 @@ func (srv *Server) postOp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, session.CodeBadMessage, "give client and seq together, or neither")
 		return
 	}
+	if user != nil {
+		req.Author = user.Name // who it is comes from the token
+	}
 	s, err := srv.cfg.Manager.Submit(r.Context(), chi.URLParam(r, "id"), doc.Change{
 		Client: req.Client, Seq: req.Seq, Base: *req.Rev, Delta: *req.Delta, Author: req.Author,
 	})
@@ -178,6 +201,9 @@ func (srv *Server) postOp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (srv *Server) deleteDoc(w http.ResponseWriter, r *http.Request) {
+	if _, ok := srv.allow(w, r, chi.URLParam(r, "id"), auth.RoleAdmin); !ok {
+		return
+	}
 	if err := srv.cfg.Manager.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {
 		srv.fail(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
 )
 
 // Config configures the HTTP surface. The zero value of every field but
@@ -43,6 +44,13 @@ type Config struct {
 	// Ready reports whether the server can serve: /readyz answers 503 with
 	// its error. Default: ready.
 	Ready func(ctx context.Context) error
+
+	// Verifier checks the bearer token of every /v1 request: listing shows
+	// only the documents the user may view; reading needs view, writing
+	// and creating edit, deleting admin; a document out of reach is
+	// answered as a missing one. Pass the same value to
+	// session.Config.Verifier. Nil means open mode: no token is needed.
+	Verifier *auth.Verifier
 
 	// Metrics is served at GET /metrics; pass the same value to
 	// session.Config.Metrics. Default: new Metrics that only the Go

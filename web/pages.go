@@ -127,6 +127,10 @@ func (p *pages) document(w http.ResponseWriter, r *http.Request, d *pageData) bo
 		p.problem(w, r, http.StatusNotFound, "No such document", "Document ids are 1 to 128 letters, digits, dots, dashes and underscores, not starting with a dot.")
 		return false
 	}
+	if p.srv.cfg.Verifier != nil {
+		// The page is public; with tokens, its title is not.
+		return true
+	}
 	meta, err := p.srv.cfg.Manager.Meta(r.Context(), d.DocID)
 	switch {
 	case err == nil:

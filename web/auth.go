@@ -1,0 +1,50 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
+)
+
+// identify returns the identity of the request's bearer token. In open
+// mode (no Config.Verifier) it returns nil and true. A missing or refused
+// token is answered with 401 and false.
+func (srv *Server) identify(w http.ResponseWriter, r *http.Request) (*auth.Identity, bool) {
+	v := srv.cfg.Verifier
+	if v == nil {
+		return nil, true
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		tok = ""
+	}
+	id, err := v.Verify(strings.TrimSpace(tok))
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cowrite"`)
+		writeError(w, http.StatusUnauthorized, session.CodeUnauthorized, "bearer token missing or refused")
+		return nil, false
+	}
+	return id, true
+}
+
+// allow reports whether the request may act on document docID with role
+// need. A document the user may not reach is answered exactly as a
+// missing one, so that no one can probe which documents exist. It returns
+// the identity, nil in open mode.
+func (srv *Server) allow(w http.ResponseWriter, r *http.Request, docID string, need auth.Role) (*auth.Identity, bool) {
+	id, ok := srv.identify(w, r)
+	if !ok {
+		return nil, false
+	}
+	if srv.cfg.Verifier != nil && !id.Can(docID, need) {
+		writeNotFound(w)
+		return nil, false
+	}
+	return id, true
+}
+
+func writeNotFound(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, session.CodeNotFound, "no such document or revision")
+}
