@@ -7,6 +7,7 @@
 //	cowrite restore --data DIR --in FILE     restore a backup into an empty store
 //	cowrite export --data DIR --doc ID --format txt|html|md|json [--rev N] [--out FILE]
 //	cowrite import --data DIR --doc ID [--format txt|md|json] FILE
+//	cowrite token --secret-file F --sub ID [--doc PATTERN=ROLE ...]   mint a token
 //	cowrite version         print the version
 //
 // Every flag of serve can also be set by an environment variable named
@@ -66,11 +67,13 @@ func run(args []string) error {
 		return export(args)
 	case "import":
 		return importDoc(args)
+	case "token":
+		return token(args)
 	case "version":
 		fmt.Println("cowrite (development)")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, bench, backup, restore, export, import, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, bench, backup, restore, export, import, token, version)", cmd)
 }
 
 // serveConfig is serve's configuration, from flags and environment.
@@ -86,6 +89,11 @@ type serveConfig struct {
 	shutdownWait   time.Duration
 	cpuProfile     string
 	adminAddr      string
+
+	jwtSecretFile    string
+	jwtPublicKeyFile string
+	jwtIssuer        string
+	jwtAudience      string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -102,6 +110,10 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
 	fs.StringVar(&c.adminAddr, "admin-addr", "", "address of the admin listener serving pprof under /debug/pprof/ (keep it private, e.g. 127.0.0.1:6060); empty: off")
+	fs.StringVar(&c.jwtSecretFile, "jwt-secret-file", "", "file holding the HS256 secret (at least 32 bytes) that tokens are signed with")
+	fs.StringVar(&c.jwtPublicKeyFile, "jwt-public-key-file", "", "PEM public key, Ed25519 (EdDSA) or RSA (RS256), that tokens are signed for")
+	fs.StringVar(&c.jwtIssuer, "jwt-issuer", "", "required iss of tokens; empty: any")
+	fs.StringVar(&c.jwtAudience, "jwt-audience", "", "required aud of tokens; empty: any")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -149,6 +161,11 @@ func serve(args []string) error {
 		defer stopProfile()
 	}
 
+	tokens, err := verifier(c, &log)
+	if err != nil {
+		return err
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -166,6 +183,7 @@ func serve(args []string) error {
 		Logger:        &log,
 		SnapshotEvery: c.snapshotEvery,
 		IdleUnload:    c.idleUnload,
+		Verifier:      tokens,
 	})
 	var origins []string
 	for _, o := range strings.Split(c.allowedOrigins, ",") {
@@ -173,7 +191,7 @@ func serve(args []string) error {
 			origins = append(origins, o)
 		}
 	}
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Metrics: metrics, Ready: func(ctx context.Context) error {
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Ready: func(ctx context.Context) error {
 		if err := manager.Ready(); err != nil {
 			return err
 		}
