@@ -231,6 +231,22 @@ func TestAuth_IdentityFromToken(t *testing.T) {
 	if err != nil || len(ops) != 1 || ops[0].Author != "Ann" {
 		t.Fatalf("stored ops %+v, %v", ops, err)
 	}
+
+	// Another user cannot take over Ann's connection with her client id.
+	thief := s.rawDial(t, "team-notes")
+	thief.send(&session.Hello{Version: session.ProtocolVersion, Client: "ann", Rev: -1, Token: mint(t, "mallory", "Mallory", map[string]any{"team-*": "edit"}, nil)})
+	if code, errs := thief.closed(); code != session.CloseUnauthorized || len(errs) != 1 || errs[0].Code != session.CodeUnauthorized {
+		t.Fatalf("takeover by another user: close %d, errors %+v", code, errs)
+	}
+	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText("y")})
+	if a := expect[session.Ack](ann); a.Seq != 2 {
+		t.Fatalf("ann's ack %+v", a)
+	}
+	// Ann herself may take over her own connection (a reconnect).
+	s.rawJoin(t, "team-notes", session.Hello{Client: "ann", Rev: -1, Token: mint(t, "ann-id", "Ann", map[string]any{"team-*": "edit"}, nil)})
+	if code, _ := ann.closed(); code != session.CloseNormal {
+		t.Fatalf("ann's old connection closed with %d, want %d", code, session.CloseNormal)
+	}
 }
 
 func setWebVerifier(o *serverOpts, v *auth.Verifier) { o.web.Verifier = v }

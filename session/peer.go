@@ -105,7 +105,7 @@ func (p *Peer) hello(h *Hello) {
 		p.closeWith(CodeBadDocID, "invalid document id", CloseNotFound)
 		return
 	}
-	access := AccessEdit
+	access, user := AccessEdit, ""
 	if v := p.m.cfg.Verifier; v != nil {
 		id, err := v.Verify(h.Token)
 		if err != nil {
@@ -123,7 +123,7 @@ func (p *Peer) hello(h *Hello) {
 			access = AccessView
 		}
 		// Who this is comes from the token, whatever hello says.
-		h.Name, h.Color = id.Name, id.Color
+		h.Name, h.Color, user = id.Name, id.Color, id.User
 	}
 	p.mu.Lock()
 	p.state = joining
@@ -150,7 +150,7 @@ func (p *Peer) hello(h *Hello) {
 		p.closeWith(CodeShuttingDown, "server shutting down", CloseGoingAway)
 		return
 	}
-	mem := &member{peer: p, conn: p.conn, hello: *h, access: access}
+	mem := &member{peer: p, conn: p.conn, hello: *h, access: access, user: user}
 	p.mu.Lock()
 	if p.state == gone {
 		// The connection closed while we were joining.

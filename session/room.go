@@ -55,6 +55,7 @@ type member struct {
 	conn   Conn
 	hello  Hello
 	access string
+	user   string // the token's user id; "" in open mode
 	sel    *Selection
 	dirty  bool // sel changed since the last presence broadcast
 }
@@ -473,6 +474,11 @@ func (r *room) send(mem *member, frame []byte) {
 
 func (r *room) join(mem *member) {
 	h := mem.hello
+	if old := r.members[h.Client]; old != nil && old.user != mem.user {
+		// A token does not let one user take over another's connection.
+		mem.peer.refuse(CodeUnauthorized, "client id in use by another user", CloseUnauthorized)
+		return
+	}
 	if old := r.members[h.Client]; old != nil {
 		// The same tab reconnected before its old connection was noticed
 		// gone: the new one takes over without a leave.
