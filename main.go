@@ -85,6 +85,9 @@ type serveConfig struct {
 	idleUnload     time.Duration
 	logLevel       string
 	maxFrame       int64
+	maxDeltaOps    int
+	maxInsertBytes int
+	maxDocLen      int
 	allowedOrigins string
 	shutdownWait   time.Duration
 	cpuProfile     string
@@ -106,6 +109,9 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.DurationVar(&c.idleUnload, "idle-unload", 30*time.Second, "how long a document with nobody in it stays in memory")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Int64Var(&c.maxFrame, "max-frame", 1<<20, "largest WebSocket frame and REST body, in bytes")
+	fs.IntVar(&c.maxDeltaOps, "max-delta-ops", 10000, "most ops in one delta; more is refused with too_large")
+	fs.IntVar(&c.maxInsertBytes, "max-insert-bytes", 1<<20, "most bytes of inserted text in one op; more is refused with too_large")
+	fs.IntVar(&c.maxDocLen, "max-doc-len", 4<<20, "longest a document may grow, in UTF-16 units; an op that would pass it is refused with too_large")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
@@ -178,12 +184,15 @@ func serve(args []string) error {
 	}
 	metrics := web.NewMetrics()
 	manager := session.NewManager(session.Config{
-		Store:         store,
-		Metrics:       metrics,
-		Logger:        &log,
-		SnapshotEvery: c.snapshotEvery,
-		IdleUnload:    c.idleUnload,
-		Verifier:      tokens,
+		Store:          store,
+		Metrics:        metrics,
+		Logger:         &log,
+		SnapshotEvery:  c.snapshotEvery,
+		IdleUnload:     c.idleUnload,
+		Verifier:       tokens,
+		MaxDeltaOps:    c.maxDeltaOps,
+		MaxInsertBytes: c.maxInsertBytes,
+		MaxDocLen:      c.maxDocLen,
 	})
 	var origins []string
 	for _, o := range strings.Split(c.allowedOrigins, ",") {

@@ -51,6 +51,19 @@ type Config struct {
 	// themselves.
 	Verifier *auth.Verifier
 
+	// MaxDeltaOps is the most ops one delta may hold; a larger one is
+	// refused with CodeTooLarge. Default 10000.
+	MaxDeltaOps int
+
+	// MaxInsertBytes is the most bytes of inserted text one op message
+	// may carry; more is refused with CodeTooLarge. Default 1 MiB.
+	MaxInsertBytes int
+
+	// MaxDocLen is the longest a document may grow, in UTF-16 code units
+	// (embeds count 1); a change that would make it longer is refused
+	// with CodeTooLarge. Default 4 Mi (4194304).
+	MaxDocLen int
+
 	// Metrics counts connections, rooms, ops, commits and close codes.
 	// Default: counts nothing.
 	Metrics Metrics
@@ -78,6 +91,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 512
+	}
+	if c.MaxDeltaOps <= 0 {
+		c.MaxDeltaOps = 10000
+	}
+	if c.MaxInsertBytes <= 0 {
+		c.MaxInsertBytes = 1 << 20
+	}
+	if c.MaxDocLen <= 0 {
+		c.MaxDocLen = 4 << 20
 	}
 	if c.Metrics == nil {
 		c.Metrics = nopMetrics{}

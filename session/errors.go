@@ -15,6 +15,10 @@ var ErrBadDocID = errors.New("session: invalid document id")
 // op was not applied.
 var ErrRoomFailed = errors.New("session: document closed after a store failure")
 
+// ErrTooLarge reports a change that would make the document longer than
+// Config.MaxDocLen; it was not applied.
+var ErrTooLarge = errors.New("session: the document would exceed its size limit")
+
 // docID is the pattern of document ids: 1 to 128 characters of A-Z a-z 0-9
 // . _ -, not starting with a dot.
 var docID = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)

@@ -3,10 +3,12 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/cowrite/cowrite/doc"
+	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session/auth"
 )
 
@@ -74,6 +76,11 @@ func (p *Peer) Receive(frame []byte) {
 			p.fail(CodeNotHello, "op before hello")
 			return
 		}
+		if why := p.tooLarge(msg.Delta); why != "" {
+			p.m.cfg.Metrics.OpRejected(CodeTooLarge)
+			p.sendError(CodeTooLarge, why, msg.Seq)
+			return
+		}
 		if !r.post(context.Background(), event{kind: evOp, member: mem, submit: *msg}) {
 			p.closeWith(CodeUnavailable, "the document closed", CloseResync)
 		}
@@ -93,6 +100,22 @@ func (p *Peer) Receive(frame []byte) {
 	default:
 		p.fail(CodeUnknownType, "not a message a client sends")
 	}
+}
+
+// tooLarge says why a delta is over the delta limits, or "" when it is
+// within them.
+func (p *Peer) tooLarge(d ot.Delta) string {
+	if len(d.Ops) > p.m.cfg.MaxDeltaOps {
+		return fmt.Sprintf("the delta has more than %d ops", p.m.cfg.MaxDeltaOps)
+	}
+	n := 0
+	for _, o := range d.Ops {
+		n += len(o.Insert)
+	}
+	if n > p.m.cfg.MaxInsertBytes {
+		return fmt.Sprintf("the delta inserts more than %d bytes of text", p.m.cfg.MaxInsertBytes)
+	}
+	return ""
 }
 
 func (p *Peer) hello(h *Hello) {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -337,6 +338,11 @@ func (r *room) op(mem *member, sub Submit) {
 		return
 	}
 	c := doc.Change{Client: mem.hello.Client, Seq: sub.Seq, Base: sub.Base, Delta: sub.Delta, Author: mem.hello.Name, Time: time.Now().UTC()}
+	if r.overfills(c) {
+		r.m.cfg.Metrics.OpRejected(CodeTooLarge)
+		r.queue(output{to: mem, frame: encode(&Error{Code: CodeTooLarge, Msg: fmt.Sprintf("the document would be longer than %d units", r.m.cfg.MaxDocLen), Seq: sub.Seq})})
+		return
+	}
 	s, dup, err := r.sequence(c)
 	if err != nil {
 		code, msg := errorCode(err)
@@ -357,7 +363,25 @@ func (r *room) op(mem *member, sub Submit) {
 	r.queue(output{except: mem, frame: encode(remote(s))})
 }
 
+// overfills reports whether a change would make the document longer than
+// Config.MaxDocLen. A change the document already applied (a resend) is
+// never refused: it is acknowledged again.
+func (r *room) overfills(c doc.Change) bool {
+	grow := c.Delta.ChangeLength()
+	if grow <= 0 || r.doc.Len()+grow <= r.m.cfg.MaxDocLen {
+		return false
+	}
+	if cs, ok := r.doc.Client(c.Client); ok && c.Seq <= cs.Seq {
+		return false
+	}
+	return true
+}
+
 func (r *room) submit(c doc.Change, reply chan submitResult) {
+	if r.overfills(c) {
+		reply <- submitResult{err: ErrTooLarge}
+		return
+	}
 	s, dup, err := r.sequence(c)
 	if err != nil {
 		reply <- submitResult{err: err}
