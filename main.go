@@ -88,6 +88,8 @@ type serveConfig struct {
 	maxDeltaOps    int
 	maxInsertBytes int
 	maxDocLen      int
+	opRate         int
+	presenceRate   int
 	allowedOrigins string
 	shutdownWait   time.Duration
 	cpuProfile     string
@@ -112,6 +114,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.maxDeltaOps, "max-delta-ops", 10000, "most ops in one delta; more is refused with too_large")
 	fs.IntVar(&c.maxInsertBytes, "max-insert-bytes", 1<<20, "most bytes of inserted text in one op; more is refused with too_large")
 	fs.IntVar(&c.maxDocLen, "max-doc-len", 4<<20, "longest a document may grow, in UTF-16 units; an op that would pass it is refused with too_large")
+	fs.IntVar(&c.opRate, "op-rate", 200, "ops a second one connection may send; over it ops get rate_limited, far over it the connection is closed with 4029")
+	fs.IntVar(&c.presenceRate, "presence-rate", 30, "presence updates a second one connection may send; over it they are coalesced, far over it the connection is closed with 4029")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
@@ -193,6 +197,8 @@ func serve(args []string) error {
 		MaxDeltaOps:    c.maxDeltaOps,
 		MaxInsertBytes: c.maxInsertBytes,
 		MaxDocLen:      c.maxDocLen,
+		OpRate:         c.opRate,
+		PresenceRate:   c.presenceRate,
 	})
 	var origins []string
 	for _, o := range strings.Split(c.allowedOrigins, ",") {

@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/client"
 )
 
 // expectError reads until an error arrives, skipping others' messages.
@@ -78,4 +83,123 @@ func TestBadInput_TooLargeDocument(t *testing.T) {
 	if content, _ := s.content(t, id); content.Text() != "b"+strings.Repeat("a", 49) {
 		t.Fatalf("server has %q", content.Text())
 	}
+}
+
+// typeWhile has a Go client type n characters, one at a time, each waiting
+// for its ack, and returns the 99th percentile of the ack latency.
+func typeWhile(t *testing.T, c *client.Client, n int) time.Duration {
+	t.Helper()
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if err := c.Submit(ins(c.Len(), "k")); err != nil {
+			t.Fatalf("typist: %v", err)
+		}
+		waitSynced(t, c)
+		lat = append(lat, time.Since(start))
+		time.Sleep(5 * time.Millisecond)
+	}
+	slices.Sort(lat)
+	return lat[len(lat)*99/100]
+}
+
+// flood sends frames made by next, about one a millisecond, until the
+// connection fails or stop closes.
+func flood(r *raw, stop <-chan struct{}, next func(i int) []byte) {
+	for i := 1; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if r.ws.WriteMessage(websocket.BinaryMessage, next(i)) != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestLimits_OpFlood has a raw client send ops far over its rate while a
+// Go client types: the flooder gets rate_limited, then close 4029, and the
+// typist's ops are all acknowledged in good time.
+func TestLimits_OpFlood(t *testing.T) {
+	s := startServer(t, "", serverOpts{session: session.Config{OpRate: 100}})
+	const id = "opflood"
+	typist := s.dial(t, id, client.Options{Name: "typist"})
+	f, w := s.rawJoin(t, id, session.Hello{Client: "flooder", Rev: -1})
+	stop := make(chan struct{})
+	defer close(stop)
+	go flood(f, stop, func(i int) []byte {
+		b, _ := session.Encode(&session.Submit{Seq: uint64(i), Base: w.Rev, Delta: ins(0, "f")})
+		return b
+	})
+	p99 := typeWhile(t, typist, 100)
+	t.Logf("typist's ack p99 during the op flood: %v", p99)
+	code, errs := f.closed()
+	limited := 0
+	for _, e := range errs {
+		if e.Code == session.CodeRateLimited {
+			limited++
+		} else {
+			t.Errorf("flooder got %+v", e)
+		}
+	}
+	if code != session.CloseRateLimited || limited == 0 {
+		t.Fatalf("flooder closed with %d after %d rate_limited errors, want 4029 after some", code, limited)
+	}
+	if p99 > time.Second {
+		t.Fatalf("typist's ack p99 %v during the flood", p99)
+	}
+	waitSynced(t, typist)
+	content, _ := s.content(t, id)
+	if got := strings.Count(content.Text(), "k"); got != 100 {
+		t.Fatalf("the document holds %d of the typist's 100 characters", got)
+	}
+}
+
+// TestLimits_PresenceFlood has a raw client send presence far over its
+// rate while a Go client types: the flooder gets rate_limited, then close
+// 4029, and the typist's ops are all acknowledged in good time.
+func TestLimits_PresenceFlood(t *testing.T) {
+	s := startServer(t, "", serverOpts{session: session.Config{PresenceRate: 20}})
+	const id = "presflood"
+	typist := s.dial(t, id, client.Options{Name: "typist"})
+	f, _ := s.rawJoin(t, id, session.Hello{Client: "flooder", Rev: -1})
+	stop := make(chan struct{})
+	defer close(stop)
+	go flood(f, stop, func(i int) []byte {
+		b, _ := session.Encode(&session.SetPresence{Sel: &session.Selection{Index: i % 3}})
+		return b
+	})
+	p99 := typeWhile(t, typist, 100)
+	t.Logf("typist's ack p99 during the presence flood: %v", p99)
+	code, errs := f.closed()
+	if code != session.CloseRateLimited || len(errs) == 0 || errs[len(errs)-1].Code != session.CodeRateLimited {
+		t.Fatalf("flooder closed with %d after %+v, want 4029 after rate_limited", code, errs)
+	}
+	if p99 > time.Second {
+		t.Fatalf("typist's ack p99 %v during the flood", p99)
+	}
+}
+
+// TestLimits_PresenceCoalesced sends presence a little over the rate: the
+// connection stays open and the others see the latest selection.
+func TestLimits_PresenceCoalesced(t *testing.T) {
+	s := startServer(t, "", serverOpts{session: session.Config{PresenceRate: 5}})
+	const id = "prescoalesce"
+	watcher := s.dial(t, id, client.Options{Name: "watcher"})
+	if err := watcher.Submit(ins(0, "0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, watcher)
+	r, _ := s.rawJoin(t, id, session.Hello{Client: "mover", Rev: -1})
+	for i := range 10 { // twice the burst at once
+		r.send(&session.SetPresence{Sel: &session.Selection{Index: i}})
+	}
+	eventually(t, "the latest selection to be shown", func() bool {
+		p, ok := watcher.Others()["mover"]
+		return ok && p.Sel != nil && p.Sel.Index == 9
+	})
+	r.send(&session.Submit{Seq: 1, Base: 1, Delta: ins(0, "x")})
+	expect[session.Ack](r)
 }

@@ -64,6 +64,19 @@ type Config struct {
 	// with CodeTooLarge. Default 4 Mi (4194304).
 	MaxDocLen int
 
+	// OpRate is how many ops a second one connection may send, in bursts
+	// of as many. An op over it is refused with CodeRateLimited (the
+	// client resends it later); a connection that sends five times as
+	// many for long is closed with CloseRateLimited. Default 200.
+	OpRate int
+
+	// PresenceRate is how many presence updates a second one connection
+	// may send, in bursts of as many. Updates over it are coalesced: the
+	// latest is shown a little later. A connection that sends five times
+	// as many for long gets CodeRateLimited and is closed with
+	// CloseRateLimited. Default 30.
+	PresenceRate int
+
 	// Metrics counts connections, rooms, ops, commits and close codes.
 	// Default: counts nothing.
 	Metrics Metrics
@@ -100,6 +113,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDocLen <= 0 {
 		c.MaxDocLen = 4 << 20
+	}
+	if c.OpRate <= 0 {
+		c.OpRate = 200
+	}
+	if c.PresenceRate <= 0 {
+		c.PresenceRate = 30
 	}
 	if c.Metrics == nil {
 		c.Metrics = nopMetrics{}

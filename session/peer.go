@@ -23,6 +23,15 @@ type Peer struct {
 
 	helloTimer *time.Timer
 
+	// Used by Receive only, made at the first op or presence.
+	ops, presence *limiter
+
+	// presMu serializes presence posts; held, it guards the fields below.
+	presMu      sync.Mutex
+	pendingSel  *Selection // the latest presence held back by the rate
+	pendingSet  bool
+	presenceDue *time.Timer // posts pendingSel; nil when none is waiting
+
 	// mu guards the fields below.
 	mu     sync.Mutex
 	state  peerState
@@ -76,6 +85,18 @@ func (p *Peer) Receive(frame []byte) {
 			p.fail(CodeNotHello, "op before hello")
 			return
 		}
+		if p.ops == nil {
+			p.ops = newLimiter(p.m.cfg.OpRate)
+		}
+		if ok, flood := p.ops.allow(); flood {
+			p.m.cfg.Metrics.OpRejected(CodeRateLimited)
+			p.closeWith(CodeRateLimited, "far too many ops; reconnect later", CloseRateLimited)
+			return
+		} else if !ok {
+			p.m.cfg.Metrics.OpRejected(CodeRateLimited)
+			p.sendError(CodeRateLimited, "too many ops; resend this one later", msg.Seq)
+			return
+		}
 		if why := p.tooLarge(msg.Delta); why != "" {
 			p.m.cfg.Metrics.OpRejected(CodeTooLarge)
 			p.sendError(CodeTooLarge, why, msg.Seq)
@@ -94,11 +115,53 @@ func (p *Peer) Receive(frame []byte) {
 			p.sendError(CodeReadOnly, "this connection may not show presence", 0)
 			return
 		}
-		if !r.post(context.Background(), event{kind: evPresence, member: mem, sel: msg.Sel}) {
-			p.closeWith(CodeUnavailable, "the document closed", CloseResync)
-		}
+		p.setPresence(r, mem, msg.Sel)
 	default:
 		p.fail(CodeUnknownType, "not a message a client sends")
+	}
+}
+
+// setPresence hands a presence update to the room, or, over the presence
+// rate, holds it back to post the latest one a little later.
+func (p *Peer) setPresence(r *room, mem *member, sel *Selection) {
+	if p.presence == nil {
+		p.presence = newLimiter(p.m.cfg.PresenceRate)
+	}
+	ok, flood := p.presence.allow()
+	if flood {
+		p.closeWith(CodeRateLimited, "far too many presence updates; reconnect later", CloseRateLimited)
+		return
+	}
+	p.presMu.Lock()
+	if !ok || p.presenceDue != nil {
+		// Coalesced: only the latest waiting update is posted. A pending
+		// post that finds the connection gone does nothing.
+		p.pendingSel, p.pendingSet = sel, true
+		if p.presenceDue == nil {
+			wait := time.Second / time.Duration(p.m.cfg.PresenceRate)
+			p.presenceDue = time.AfterFunc(wait, func() { p.postPending(r, mem) })
+		}
+		p.presMu.Unlock()
+		return
+	}
+	posted := r.post(context.Background(), event{kind: evPresence, member: mem, sel: sel})
+	p.presMu.Unlock()
+	if !posted {
+		p.closeWith(CodeUnavailable, "the document closed", CloseResync)
+	}
+}
+
+// postPending posts the presence update held back by the rate.
+func (p *Peer) postPending(r *room, mem *member) {
+	p.presMu.Lock()
+	defer p.presMu.Unlock()
+	sel, set := p.pendingSel, p.pendingSet
+	p.pendingSel, p.pendingSet, p.presenceDue = nil, false, nil
+	p.mu.Lock()
+	joined := p.state == joined && p.room == r
+	p.mu.Unlock()
+	if set && joined {
+		r.post(context.Background(), event{kind: evPresence, member: mem, sel: sel})
 	}
 }
 

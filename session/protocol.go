@@ -153,4 +153,5 @@ const (
 	CloseTooSlow      = 4008 // the client did not read its messages: reconnect and catch up
 	CloseResync       = 4009 // the client must reconnect and catch up (or reload)
 	CloseUnavailable  = 4010 // the document cannot be read from the store
+	CloseRateLimited  = 4029 // the client sent far more than its rate: reconnect with backoff
 )

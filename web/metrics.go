@@ -43,7 +43,7 @@ var closeCodes = map[int]bool{
 	session.CloseNormal: true, session.CloseGoingAway: true, session.CloseInternal: true,
 	session.CloseProtocol: true, session.CloseUnauthorized: true, session.CloseHelloTimeout: true,
 	session.CloseNotFound: true, session.CloseTooSlow: true, session.CloseResync: true,
-	session.CloseUnavailable: true,
+	session.CloseUnavailable: true, session.CloseRateLimited: true,
 }
 
 const otherLabel = "other"
