@@ -90,6 +90,9 @@ type serveConfig struct {
 	maxDocLen      int
 	opRate         int
 	presenceRate   int
+	maxConns       int
+	maxConnsPerIP  int
+	maxConnsUser   int
 	allowedOrigins string
 	shutdownWait   time.Duration
 	cpuProfile     string
@@ -116,6 +119,9 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.maxDocLen, "max-doc-len", 4<<20, "longest a document may grow, in UTF-16 units; an op that would pass it is refused with too_large")
 	fs.IntVar(&c.opRate, "op-rate", 200, "ops a second one connection may send; over it ops get rate_limited, far over it the connection is closed with 4029")
 	fs.IntVar(&c.presenceRate, "presence-rate", 30, "presence updates a second one connection may send; over it they are coalesced, far over it the connection is closed with 4029")
+	fs.IntVar(&c.maxConns, "max-conns", 10000, "most WebSockets open on the server; more are refused with HTTP 503")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 100, "in open mode, most WebSockets from one client address; more are refused with HTTP 429")
+	fs.IntVar(&c.maxConnsUser, "max-conns-per-user", 100, "with tokens, most connections of one user; more are closed with 4029")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
@@ -188,17 +194,18 @@ func serve(args []string) error {
 	}
 	metrics := web.NewMetrics()
 	manager := session.NewManager(session.Config{
-		Store:          store,
-		Metrics:        metrics,
-		Logger:         &log,
-		SnapshotEvery:  c.snapshotEvery,
-		IdleUnload:     c.idleUnload,
-		Verifier:       tokens,
-		MaxDeltaOps:    c.maxDeltaOps,
-		MaxInsertBytes: c.maxInsertBytes,
-		MaxDocLen:      c.maxDocLen,
-		OpRate:         c.opRate,
-		PresenceRate:   c.presenceRate,
+		Store:           store,
+		Metrics:         metrics,
+		Logger:          &log,
+		SnapshotEvery:   c.snapshotEvery,
+		IdleUnload:      c.idleUnload,
+		Verifier:        tokens,
+		MaxDeltaOps:     c.maxDeltaOps,
+		MaxInsertBytes:  c.maxInsertBytes,
+		MaxDocLen:       c.maxDocLen,
+		OpRate:          c.opRate,
+		PresenceRate:    c.presenceRate,
+		MaxConnsPerUser: c.maxConnsUser,
 	})
 	var origins []string
 	for _, o := range strings.Split(c.allowedOrigins, ",") {
@@ -206,7 +213,7 @@ func serve(args []string) error {
 			origins = append(origins, o)
 		}
 	}
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Ready: func(ctx context.Context) error {
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Ready: func(ctx context.Context) error {
 		if err := manager.Ready(); err != nil {
 			return err
 		}

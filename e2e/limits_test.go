@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +12,9 @@ import (
 
 	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
 	"github.com/cowrite/cowrite/session/client"
+	"github.com/cowrite/cowrite/web"
 )
 
 // expectError reads until an error arrives, skipping others' messages.
@@ -202,4 +206,85 @@ func TestLimits_PresenceCoalesced(t *testing.T) {
 	})
 	r.send(&session.Submit{Seq: 1, Base: 1, Delta: ins(0, "x")})
 	expect[session.Ack](r)
+}
+
+// dialStatus tries a WebSocket to a document and returns the HTTP status
+// and the error code of a refused upgrade; 101 when it was upgraded.
+func dialStatus(t *testing.T, s *server, id string) (int, string) {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(s.wsURL(id), nil)
+	if err == nil {
+		t.Cleanup(func() { ws.Close() })
+		return resp.StatusCode, ""
+	}
+	if resp == nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("HTTP %d without a JSON error: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, body.Error.Code
+}
+
+// TestLimits_Connections fills the server's connection limits: in open
+// mode by address (429), and in total (503), each refused at the upgrade
+// with too_many_connections; a closed connection frees its place.
+func TestLimits_Connections(t *testing.T) {
+	t.Run("per address", func(t *testing.T) {
+		s := startServer(t, "", serverOpts{web: web.Config{MaxConnsPerIP: 2}})
+		a := s.rawDial(t, "c")
+		s.rawDial(t, "c")
+		if status, code := dialStatus(t, s, "c"); status != http.StatusTooManyRequests || code != session.CodeTooManyConns {
+			t.Fatalf("third connection: HTTP %d %q, want 429 too_many_connections", status, code)
+		}
+		a.ws.Close()
+		eventually(t, "the closed connection's place to free", func() bool {
+			status, _ := dialStatus(t, s, "c")
+			return status == http.StatusSwitchingProtocols
+		})
+	})
+	t.Run("total", func(t *testing.T) {
+		s := startServer(t, "", serverOpts{web: web.Config{MaxConns: 2}})
+		s.rawDial(t, "c")
+		s.rawDial(t, "d")
+		if status, code := dialStatus(t, s, "e"); status != http.StatusServiceUnavailable || code != session.CodeTooManyConns {
+			t.Fatalf("third connection: HTTP %d %q, want 503 too_many_connections", status, code)
+		}
+	})
+}
+
+// TestAuth_ConnectionsPerUser opens more connections for one token user
+// than allowed: the one over is refused with too_many_connections and
+// close 4029, another user is not affected, and a closed connection frees
+// its place.
+func TestAuth_ConnectionsPerUser(t *testing.T) {
+	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o serverOpts
+	o.session.Verifier, o.session.MaxConnsPerUser = v, 2
+	setWebVerifier(&o, v)
+	s := startServer(t, "", o)
+	tok := mint(t, "ann", "Ann", map[string]any{"*": "edit"}, nil)
+	first, _ := s.rawJoin(t, "u1", session.Hello{Client: "a1", Rev: -1, Token: tok})
+	s.rawJoin(t, "u2", session.Hello{Client: "a2", Rev: -1, Token: tok})
+	third := s.rawDial(t, "u3")
+	third.send(&session.Hello{Version: session.ProtocolVersion, Client: "a3", Rev: -1, Token: tok})
+	code, errs := third.closed()
+	if code != session.CloseRateLimited || len(errs) != 1 || errs[0].Code != session.CodeTooManyConns {
+		t.Fatalf("third connection closed with %d after %+v, want 4029 after too_many_connections", code, errs)
+	}
+	s.rawJoin(t, "u3", session.Hello{Client: "b1", Rev: -1, Token: mint(t, "bob", "Bob", map[string]any{"*": "edit"}, nil)})
+	first.ws.Close()
+	eventually(t, "the closed connection's place to free", func() bool {
+		r := s.rawDial(t, "u3")
+		r.send(&session.Hello{Version: session.ProtocolVersion, Client: "a4", Rev: -1, Token: tok})
+		_, ok := r.read().(*session.Welcome)
+		return ok
+	})
 }

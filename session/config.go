@@ -77,6 +77,12 @@ type Config struct {
 	// CloseRateLimited. Default 30.
 	PresenceRate int
 
+	// MaxConnsPerUser is, with a Verifier, the most connections one
+	// token user may hold open across documents; a hello over it is
+	// refused with CodeTooManyConns and close CloseRateLimited. Default
+	// 100.
+	MaxConnsPerUser int
+
 	// Metrics counts connections, rooms, ops, commits and close codes.
 	// Default: counts nothing.
 	Metrics Metrics
@@ -119,6 +125,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PresenceRate <= 0 {
 		c.PresenceRate = 30
+	}
+	if c.MaxConnsPerUser <= 0 {
+		c.MaxConnsPerUser = 100
 	}
 	if c.Metrics == nil {
 		c.Metrics = nopMetrics{}

@@ -51,3 +51,26 @@ func (l *limiter) allow() (ok, flood bool) {
 	}
 	return false, !l.strikes.take()
 }
+
+// takeUser counts a connection of user, reporting false when the user
+// already has Config.MaxConnsPerUser.
+func (m *Manager) takeUser(user string) bool {
+	m.usersMu.Lock()
+	defer m.usersMu.Unlock()
+	if m.users[user] >= m.cfg.MaxConnsPerUser {
+		return false
+	}
+	if m.users == nil {
+		m.users = map[string]int{}
+	}
+	m.users[user]++
+	return true
+}
+
+func (m *Manager) releaseUser(user string) {
+	m.usersMu.Lock()
+	defer m.usersMu.Unlock()
+	if m.users[user]--; m.users[user] <= 0 {
+		delete(m.users, user)
+	}
+}

@@ -23,6 +23,9 @@ type Manager struct {
 	closing bool
 
 	wg sync.WaitGroup // running rooms
+
+	usersMu sync.Mutex
+	users   map[string]int // open connections by token user, after hello
 }
 
 // NewManager returns a manager over cfg.Store.

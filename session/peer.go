@@ -37,6 +37,7 @@ type Peer struct {
 	state  peerState
 	room   *room
 	member *member
+	user   string // counted in Manager.users; "" when not
 }
 
 type peerState int
@@ -210,6 +211,18 @@ func (p *Peer) hello(h *Hello) {
 		}
 		// Who this is comes from the token, whatever hello says.
 		h.Name, h.Color, user = id.Name, id.Color, id.User
+		if !p.m.takeUser(user) {
+			p.closeWith(CodeTooManyConns, "this user has too many connections", CloseRateLimited)
+			return
+		}
+		p.mu.Lock()
+		p.user = user
+		gone := p.state == gone
+		p.mu.Unlock()
+		if gone { // closed while verifying: Closed did not see the count
+			p.releaseUser()
+			return
+		}
 	}
 	p.mu.Lock()
 	p.state = joining
@@ -296,10 +309,22 @@ func (p *Peer) sendError(code, msg string, seq uint64) {
 	}
 }
 
+// releaseUser gives back the connection counted for the token's user.
+func (p *Peer) releaseUser() {
+	p.mu.Lock()
+	user := p.user
+	p.user = ""
+	p.mu.Unlock()
+	if user != "" {
+		p.m.releaseUser(user)
+	}
+}
+
 // Closed tells the session that the connection ended. It is safe to call
 // more than once.
 func (p *Peer) Closed() {
 	p.helloTimer.Stop()
+	p.releaseUser()
 	p.mu.Lock()
 	state, r, mem := p.state, p.room, p.member
 	p.state = gone

@@ -118,25 +118,26 @@ type Error struct {
 
 // Error codes, in Error.Code.
 const (
-	CodeBadFrame     = "bad_frame"     // not a msgpack map, or over a size or depth limit
-	CodeBadMessage   = "bad_message"   // a field missing, of the wrong type or out of range
-	CodeUnknownType  = "unknown_type"  // "t" names no message a client may send
-	CodeNotHello     = "not_hello"     // a message before hello, or hello twice
-	CodeUnauthorized = "unauthorized"  // the token is missing or refused
-	CodeVersion      = "version"       // a protocol version the server does not speak
-	CodeBadDelta     = "bad_delta"     // the delta is malformed
-	CodeDoesNotFit   = "does_not_fit"  // the delta is longer than the document, or splits a character
-	CodeFutureRev    = "future_rev"    // the base revision is ahead of the document
-	CodeSeqConflict  = "seq_conflict"  // the seq was applied already with another op
-	CodeSeqOld       = "seq_old"       // the seq is below the last one applied
-	CodeReadOnly     = "read_only"     // the connection may not edit or show presence
-	CodeTooLarge     = "too_large"     // the delta or the document would exceed a limit
-	CodeUnavailable  = "unavailable"   // the document cannot be read from the store
-	CodeInternal     = "internal"      // the server failed; the op was not applied
-	CodeBadDocID     = "bad_doc_id"    // the document id is not valid
-	CodeNotFound     = "not_found"     // no such document
-	CodeRateLimited  = "rate_limited"  // too many messages
-	CodeShuttingDown = "shutting_down" // the server is going away
+	CodeBadFrame     = "bad_frame"            // not a msgpack map, or over a size or depth limit
+	CodeBadMessage   = "bad_message"          // a field missing, of the wrong type or out of range
+	CodeUnknownType  = "unknown_type"         // "t" names no message a client may send
+	CodeNotHello     = "not_hello"            // a message before hello, or hello twice
+	CodeUnauthorized = "unauthorized"         // the token is missing or refused
+	CodeVersion      = "version"              // a protocol version the server does not speak
+	CodeBadDelta     = "bad_delta"            // the delta is malformed
+	CodeDoesNotFit   = "does_not_fit"         // the delta is longer than the document, or splits a character
+	CodeFutureRev    = "future_rev"           // the base revision is ahead of the document
+	CodeSeqConflict  = "seq_conflict"         // the seq was applied already with another op
+	CodeSeqOld       = "seq_old"              // the seq is below the last one applied
+	CodeReadOnly     = "read_only"            // the connection may not edit or show presence
+	CodeTooLarge     = "too_large"            // the delta or the document would exceed a limit
+	CodeUnavailable  = "unavailable"          // the document cannot be read from the store
+	CodeInternal     = "internal"             // the server failed; the op was not applied
+	CodeBadDocID     = "bad_doc_id"           // the document id is not valid
+	CodeNotFound     = "not_found"            // no such document
+	CodeRateLimited  = "rate_limited"         // too many messages
+	CodeTooManyConns = "too_many_connections" // the server, the user or the address has too many connections
+	CodeShuttingDown = "shutting_down"        // the server is going away
 )
 
 // WebSocket close codes. A client reconnects after CloseGoingAway,

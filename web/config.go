@@ -28,6 +28,18 @@ type Config struct {
 	// Default 256.
 	SendBuffer int
 
+	// MaxConns is the most WebSockets the server holds open; one more is
+	// refused at the upgrade with HTTP 503 too_many_connections. Default
+	// 10000.
+	MaxConns int
+
+	// MaxConnsPerIP is, in open mode (no Verifier), the most WebSockets
+	// one client address holds open; one more is refused at the upgrade
+	// with HTTP 429 too_many_connections. With a Verifier connections are
+	// counted per user instead (session.Config.MaxConnsPerUser), since a
+	// reverse proxy makes every user one address. Default 100.
+	MaxConnsPerIP int
+
 	// AllowedOrigins lists the origins, exactly as browsers send them
 	// ("https://app.example.com"), whose pages may open WebSockets besides
 	// the server's own. Default none: same-origin pages and clients that
@@ -65,6 +77,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = 1 << 20
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 10000
+	}
+	if c.MaxConnsPerIP <= 0 {
+		c.MaxConnsPerIP = 100
 	}
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256

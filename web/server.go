@@ -20,6 +20,7 @@ type Server struct {
 	cfg    Config
 	melody *melody.Melody
 	router chi.Router
+	conns  connCounter
 }
 
 // New returns the server's handler over cfg.Manager.

@@ -169,7 +169,10 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, session.CodeBadDocID, "invalid document id")
 		return
 	}
-	if err := srv.melody.HandleRequest(w, r); err != nil {
-		srv.cfg.Logger.Debug().Err(err).Str("doc", id).Msg("websocket upgrade")
-	}
+	// melody serves the connection until it ends.
+	srv.limitConns(w, r, func() {
+		if err := srv.melody.HandleRequest(w, r); err != nil {
+			srv.cfg.Logger.Debug().Err(err).Str("doc", id).Msg("websocket upgrade")
+		}
+	})
 }
