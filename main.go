@@ -318,7 +318,11 @@ func bench(args []string) error {
 			return fmt.Errorf("bench: find this binary: %w", err)
 		}
 		c.Server = []string{exe, "serve"}
-		c.ServerArgs = strings.Fields(serverArgs)
+		// Every client of the load generator comes from loopback and types
+		// without a pause: the connection and rate limits are lifted
+		// (--serve-args may set them again).
+		lifted := []string{"--max-conns=1000000", "--max-conns-per-ip=1000000", "--op-rate=1000000", "--presence-rate=1000000"}
+		c.ServerArgs = append(lifted, strings.Fields(serverArgs)...)
 	}
 	c.Progress = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
