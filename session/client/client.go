@@ -693,6 +693,14 @@ func (c *Client) refused(e *session.Error) {
 	err := fmt.Errorf("%w: %s: %s", ErrRejected, e.Code, e.Msg)
 	c.lastErr = err
 	if e.Seq != 0 && c.flight != nil && e.Seq == c.flight.seq {
+		if e.Code == session.CodeRateLimited || e.Code == session.CodeInternal {
+			// Not applied, and not the op's fault: drop the connection, and
+			// the reconnect after a backoff resends it as first sent.
+			if c.ws != nil {
+				c.ws.Close()
+			}
+			return
+		}
 		c.setAside(err)
 		return
 	}
