@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -250,36 +248,6 @@ func TestAuth_IdentityFromToken(t *testing.T) {
 }
 
 func setWebVerifier(o *serverOpts, v *auth.Verifier) { o.web.Verifier = v }
-
-// callAs makes a REST request with a bearer token ("" for none).
-func (s *server) callAs(t *testing.T, token, method, path string, body any) reply {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, s.http.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: data}
-}
 
 // TestAuth_REST checks the REST API's roles: a document out of reach
 // answers exactly as a missing one.

@@ -41,9 +41,16 @@ func (r reply) errorCode(t *testing.T) string {
 	return e.Error.Code
 }
 
-// call makes a request to the server's REST API. A string body is sent as
-// it is, anything else as JSON.
+// call makes a request to the server's REST API without a token. A string
+// body is sent as it is, anything else as JSON.
 func (s *server) call(t *testing.T, method, path string, body any) reply {
+	t.Helper()
+	return s.callAs(t, "", method, path, body)
+}
+
+// callAs makes a REST request with a bearer token ("" for none). A string
+// body is sent as it is, anything else as JSON.
+func (s *server) callAs(t *testing.T, token, method, path string, body any) reply {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -63,6 +70,9 @@ func (s *server) call(t *testing.T, method, path string, body any) reply {
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
