@@ -70,9 +70,9 @@ const (
 	maxOwnMsg   = 256  // bytes of a ProtocolError's message
 )
 
-// Encode returns the frame of one message: *Hello, *Submit or *SetPresence
-// (sent by clients) or *Welcome, *Ack, *Remote, *Presence, *Leave or *Error
-// (sent by the server). The frame is a new slice that nobody else holds.
+// Encode returns the frame of one message: *Hello, *Submit, *SetPresence or
+// *Auth (sent by clients) or *Welcome, *Ack, *Remote, *Presence, *Leave,
+// *Authed or *Error (sent by the server). The frame is a new slice that nobody else holds.
 // Optional fields at their zero value (and Hello.Rev at -1) are left out.
 //
 // Encode checks the message as the matching Decode would, deltas included,
@@ -142,12 +142,24 @@ func checkMessage(msg any) (what string, depth int, err error) {
 		if m != nil {
 			return TypeError, maxServerDepth, checkError(m)
 		}
+	case *Auth:
+		if m != nil {
+			c := newChecker(TypeAuth)
+			c.str(specAuthToken, m.Token, true)
+			return TypeAuth, maxDepth, c.err
+		}
+	case *Authed:
+		if m != nil {
+			c := newChecker(TypeAuthed)
+			c.int(specExp, m.Exp)
+			return TypeAuthed, maxServerDepth, c.err
+		}
 	}
 	return "", 0, nil
 }
 
 // DecodeClient decodes a frame sent by a client: it returns a *Hello, a
-// *Submit or a *SetPresence. The error is always a *ProtocolError. Keys the
+// *Submit, a *SetPresence or an *Auth. The error is always a *ProtocolError. Keys the
 // message does not define are ignored; a "t" that names no message a
 // client sends is CodeUnknownType.
 func DecodeClient(frame []byte) (any, error) {
@@ -163,6 +175,8 @@ func DecodeClient(frame []byte) (any, error) {
 		msg = decodeSubmit(o)
 	case TypePresence:
 		msg = &SetPresence{Sel: o.sel("sel")}
+	case TypeAuth:
+		msg = &Auth{Token: o.str(specAuthToken, true)}
 	default:
 		return nil, &ProtocolError{Code: CodeUnknownType, Msg: clip(fmt.Sprintf("a client does not send %.64q", o.what))}
 	}
@@ -173,7 +187,7 @@ func DecodeClient(frame []byte) (any, error) {
 }
 
 // DecodeServer decodes a frame sent by the server: it returns a *Welcome,
-// an *Ack, a *Remote, a *Presence, a *Leave or an *Error. The error is
+// an *Ack, a *Remote, a *Presence, a *Leave, an *Authed or an *Error. The error is
 // always a *ProtocolError. Keys the message does not define are ignored; a
 // "t" that names no message the server sends is CodeUnknownType.
 func DecodeServer(frame []byte) (any, error) {
@@ -196,6 +210,8 @@ func DecodeServer(frame []byte) (any, error) {
 		msg = decodePresence(o)
 	case TypeLeave:
 		msg = &Leave{Client: o.str(specClient, true)}
+	case TypeAuthed:
+		msg = &Authed{Exp: o.int(specExp, true, 0)}
 	case TypeError:
 		m := &Error{Code: o.str(specCode, true)}
 		if v, ok := o.get("msg", false); ok {
@@ -256,6 +272,7 @@ var (
 	specRev        = intSpec{"rev", 1, maxSafe}
 	specSeq        = intSpec{"seq", 1, maxSafe}
 	specSeqNone    = intSpec{"seq", 0, maxSafe} // 0 means none
+	specExp        = intSpec{"exp", 0, maxSafe}
 	specPending    = intSpec{"pending", 0, maxSafe}
 	specIndex      = intSpec{"index", 0, ot.MaxCount}
 	specLength     = intSpec{"length", 0, ot.MaxCount}
@@ -289,13 +306,14 @@ type strSpec struct {
 var (
 	specClient = strSpec{name: "client", min: 1, max: maxClientID, valid: validClientID,
 		want: "1 to 64 characters of A-Z a-z 0-9 _ -"}
-	specName   = strSpec{name: "name", max: maxName, runes: true}
-	specColor  = strSpec{name: "color", valid: validColor, want: `a colour "#rrggbb"`}
-	specEpoch  = strSpec{name: "epoch", max: maxEpoch}
-	specToken  = strSpec{name: "token", max: maxToken}
-	specAuthor = strSpec{name: "author"}
-	specAccess = strSpec{name: "access", max: maxAccess}
-	specCode   = strSpec{name: "code", min: 1, max: maxCode}
+	specName      = strSpec{name: "name", max: maxName, runes: true}
+	specColor     = strSpec{name: "color", valid: validColor, want: `a colour "#rrggbb"`}
+	specEpoch     = strSpec{name: "epoch", max: maxEpoch}
+	specToken     = strSpec{name: "token", max: maxToken}
+	specAuthToken = strSpec{name: "token", min: 1, max: maxToken}
+	specAuthor    = strSpec{name: "author"}
+	specAccess    = strSpec{name: "access", max: maxAccess}
+	specCode      = strSpec{name: "code", min: 1, max: maxCode}
 )
 
 func (s strSpec) check(v string) string {
@@ -1152,6 +1170,16 @@ func (e *frameEncoder) message(msg any) error {
 		e.leave(m)
 	case *Error:
 		e.errorMsg(m)
+	case *Auth:
+		e.mapLen(2)
+		e.typ(TypeAuth)
+		e.key("token")
+		e.str(m.Token)
+	case *Authed:
+		e.mapLen(2)
+		e.typ(TypeAuthed)
+		e.key("exp")
+		e.int(m.Exp)
 	}
 	return nil
 }

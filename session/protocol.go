@@ -23,6 +23,8 @@ const (
 	TypePresence = "presence"
 	TypeLeave    = "leave"
 	TypeError    = "error"
+	TypeAuth     = "auth"
+	TypeAuthed   = "authed"
 )
 
 // Hello is the first message of every connection, from the client.
@@ -109,6 +111,18 @@ type Leave struct {
 	Client string
 }
 
+// Auth replaces the connection's token with a fresh one, before the old
+// one expires: a client refreshes in band instead of reconnecting.
+type Auth struct {
+	Token string
+}
+
+// Authed answers Auth: the new token is in force until Exp, in Unix
+// seconds (the moment the server stops accepting it, leeway included).
+type Authed struct {
+	Exp int64
+}
+
 // Error reports a refused message. Seq names the op it concerns, if any.
 type Error struct {
 	Code string
@@ -138,6 +152,9 @@ const (
 	CodeRateLimited  = "rate_limited"         // too many messages
 	CodeTooManyConns = "too_many_connections" // the server, the user or the address has too many connections
 	CodeShuttingDown = "shutting_down"        // the server is going away
+	CodeTokenExpired = "token_expired"        // the connection's token expired
+	CodeRevoked      = "revoked"              // an admin revoked the user or the session
+	CodeAccessChange = "access_changed"       // a refreshed token grants other access: reconnect with it
 )
 
 // WebSocket close codes. A client reconnects after CloseGoingAway,
@@ -154,5 +171,7 @@ const (
 	CloseTooSlow      = 4008 // the client did not read its messages: reconnect and catch up
 	CloseResync       = 4009 // the client must reconnect and catch up (or reload)
 	CloseUnavailable  = 4010 // the document cannot be read from the store
+	CloseTokenExpired = 4011 // the token expired: get a new one and reconnect
+	CloseRevoked      = 4012 // an admin revoked the user or the session
 	CloseRateLimited  = 4029 // the client sent far more than its rate: reconnect with backoff
 )

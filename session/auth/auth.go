@@ -47,6 +47,10 @@ type Config struct {
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	// Revoked lists revoked users and sessions, whose tokens Verify
+	// refuses with ErrRevoked. Nil revokes nothing.
+	Revoked *Revocations
 }
 
 // A Verifier checks tokens against its keys and claims.
@@ -54,6 +58,7 @@ type Verifier struct {
 	cfg     Config
 	methods []string
 	parser  *jwt.Parser
+	leeway  time.Duration
 }
 
 // New returns a Verifier for cfg.
@@ -87,6 +92,7 @@ func New(cfg Config) (*Verifier, error) {
 	case leeway < 0:
 		leeway = 0
 	}
+	v.leeway = leeway
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(v.methods),
 		jwt.WithExpirationRequired(),
@@ -104,6 +110,10 @@ func New(cfg Config) (*Verifier, error) {
 	v.parser = jwt.NewParser(opts...)
 	return v, nil
 }
+
+// Revoked reports whether id's token has been revoked since it was
+// verified.
+func (v *Verifier) Revoked(id *Identity) bool { return v.cfg.Revoked.Revoked(id) }
 
 // Methods returns the algorithms v accepts.
 func (v *Verifier) Methods() []string { return append([]string(nil), v.methods...) }
@@ -142,12 +152,19 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 	if c.Subject == "" || len(c.Subject) > 256 {
 		return nil, fmt.Errorf("%w: sub missing or too long", ErrInvalid)
 	}
-	id := &Identity{User: c.Subject, Name: cleanName(c.Name), docs: c.Docs}
+	id := &Identity{User: c.Subject, Name: cleanName(c.Name), Session: c.ID, docs: c.Docs}
+	if c.IssuedAt != nil {
+		id.IssuedAt = c.IssuedAt.Time
+	}
+	id.Deadline = c.ExpiresAt.Time.Add(v.leeway) // exp is required
 	if id.Name == "" {
 		id.Name = cleanName(c.Subject)
 	}
 	if colorRe.MatchString(c.Color) {
 		id.Color = c.Color
+	}
+	if v.cfg.Revoked.Revoked(id) {
+		return nil, ErrRevoked
 	}
 	return id, nil
 }

@@ -1,6 +1,9 @@
 package auth
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // A Role is what a user may do with a document. The zero Role grants
 // nothing.
@@ -34,7 +37,26 @@ type Identity struct {
 	User  string // the token's sub
 	Name  string // display name; the user id when the token has none
 	Color string // "#rrggbb", or "" when the token has none or a bad one
-	docs  map[string]any
+
+	Session  string    // the token's jti: "" when it has none
+	IssuedAt time.Time // the token's iat: zero when it has none
+	// Deadline is when the token stops being accepted: its exp plus the
+	// verifier's leeway. A connection must not outlive it.
+	Deadline time.Time
+
+	docs map[string]any
+}
+
+// ServerAdmin reports whether the identity administers the server (may
+// revoke users and sessions and take backups): its docs claim maps "*",
+// the pattern of every document, to exactly "admin". No other entry and
+// no other value counts.
+func (id *Identity) ServerAdmin() bool {
+	if id == nil {
+		return false
+	}
+	s, ok := id.docs["*"].(string)
+	return ok && Role(s) == RoleAdmin
 }
 
 // Role returns the identity's role on document id. An exact entry wins;
