@@ -181,6 +181,15 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	var origins []string
+	for _, o := range strings.Split(c.allowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	if origins, err = web.ParseOrigins(origins); err != nil {
+		return fmt.Errorf("--allowed-origins: %w", err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -207,12 +216,6 @@ func serve(args []string) error {
 		PresenceRate:    c.presenceRate,
 		MaxConnsPerUser: c.maxConnsUser,
 	})
-	var origins []string
-	for _, o := range strings.Split(c.allowedOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
 	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Ready: func(ctx context.Context) error {
 		if err := manager.Ready(); err != nil {
 			return err
