@@ -93,6 +93,7 @@ type serveConfig struct {
 	maxConns       int
 	maxConnsPerIP  int
 	maxConnsUser   int
+	helloTimeout   time.Duration
 	allowedOrigins string
 	shutdownWait   time.Duration
 	cpuProfile     string
@@ -122,6 +123,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most WebSockets open on the server; more are refused with HTTP 503")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 100, "in open mode, most WebSockets from one client address; more are refused with HTTP 429")
 	fs.IntVar(&c.maxConnsUser, "max-conns-per-user", 100, "with tokens, most connections of one user; more are closed with 4029")
+	fs.DurationVar(&c.helloTimeout, "hello-timeout", 10*time.Second, "how long a new WebSocket may take to send a valid hello; it is then closed with 4002, and nothing it sent before is kept")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
@@ -215,6 +217,7 @@ func serve(args []string) error {
 		OpRate:          c.opRate,
 		PresenceRate:    c.presenceRate,
 		MaxConnsPerUser: c.maxConnsUser,
+		HelloTimeout:    c.helloTimeout,
 	})
 	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Ready: func(ctx context.Context) error {
 		if err := manager.Ready(); err != nil {
