@@ -39,6 +39,7 @@ import (
 	"github.com/cowrite/cowrite/e2e/loadgen"
 	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
 	"github.com/cowrite/cowrite/web"
 )
 
@@ -203,6 +204,12 @@ func serve(args []string) error {
 	if !c.sync {
 		log.Warn().Msg("sync is off: a power failure or OS crash can lose acknowledged edits")
 	}
+	if tokens != nil {
+		if err := loadRevocations(ctx, store, tokens, &log); err != nil {
+			store.Close()
+			return err
+		}
+	}
 	metrics := web.NewMetrics()
 	manager := session.NewManager(session.Config{
 		Store:           store,
@@ -219,7 +226,9 @@ func serve(args []string) error {
 		MaxConnsPerUser: c.maxConnsUser,
 		HelloTimeout:    c.helloTimeout,
 	})
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Ready: func(ctx context.Context) error {
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
+		return store.Revoke(ctx, persist.Revocation{User: rev.User, Session: rev.Session, At: rev.At})
+	}, Ready: func(ctx context.Context) error {
 		if err := manager.Ready(); err != nil {
 			return err
 		}

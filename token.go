@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/rs/zerolog"
 
+	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/session/auth"
 )
 
@@ -138,7 +141,7 @@ func token(args []string) error {
 	now := time.Now()
 	c := &auth.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Subject: *sub, Issuer: *issuer,
+			Subject: *sub, Issuer: *issuer, ID: rand.Text(),
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(*ttl)),
 		},
 		Name: *name, Color: *color, Docs: docs,
@@ -151,5 +154,20 @@ func token(args []string) error {
 		return err
 	}
 	fmt.Println(s)
+	return nil
+}
+
+// loadRevocations gives the verifier the revocations stored in store.
+func loadRevocations(ctx context.Context, store *persist.Store, v *auth.Verifier, log *zerolog.Logger) error {
+	revs, err := store.Revocations(ctx)
+	if err != nil {
+		return fmt.Errorf("read revocations: %w", err)
+	}
+	for _, r := range revs {
+		v.Revoke(auth.Revocation{User: r.User, Session: r.Session, At: r.At})
+	}
+	if len(revs) > 0 {
+		log.Info().Int("revocations", len(revs)).Msg("revoked users and sessions loaded")
+	}
 	return nil
 }

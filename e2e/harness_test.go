@@ -19,6 +19,7 @@ import (
 	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
 	"github.com/cowrite/cowrite/session/client"
 	"github.com/cowrite/cowrite/web"
 )
@@ -57,6 +58,19 @@ func startServer(t testing.TB, dir string, o serverOpts) *server {
 	m := session.NewManager(sc)
 	wc := o.web
 	wc.Manager, wc.Logger = m, &log
+	if v := wc.Verifier; v != nil && wc.Revoke == nil {
+		// As cowrite serve does: revocations are stored, and loaded at start.
+		revs, err := store.Revocations(context.Background())
+		if err != nil {
+			t.Fatalf("read revocations: %v", err)
+		}
+		for _, r := range revs {
+			v.Revoke(auth.Revocation{User: r.User, Session: r.Session, At: r.At})
+		}
+		wc.Revoke = func(ctx context.Context, r auth.Revocation) error {
+			return store.Revoke(ctx, persist.Revocation{User: r.User, Session: r.Session, At: r.At})
+		}
+	}
 	h := web.New(wc)
 	s := &server{t: t, dir: dir, store: store, manager: m, web: h, http: httptest.NewServer(h)}
 	t.Cleanup(s.stop)

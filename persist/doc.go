@@ -32,6 +32,8 @@
 //	r <id> 0x00 'o' <rev:8>         op record: the op that made revision rev
 //	r <id> 0x00 's' <rev:8>         snapshot: the content at revision rev
 //	h                               never present: Ready's write deletes it
+//	v 'u' <user>                    a revoked user: time of the revocation
+//	v 's' <session>                 a revoked session (token jti): time of the revocation
 //
 // A document's op log is one prefix scan in revision order; its newest
 // snapshot at or below revision rev is the first key of a reverse scan
@@ -48,6 +50,7 @@
 //	snapshot  {v, r: rev, d: delta ops}
 //	client    {v, s: seq, h: digest, r: rev}
 //	tombstone {v, t: time}
+//	revoked   {v, t: time}
 //
 // Times are Unix nanoseconds (0 for the zero time). A delta is stored as its
 // list of ops in Quill's shape (ot.Delta.Value). Unknown keys are ignored,

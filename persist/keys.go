@@ -14,10 +14,14 @@ const (
 	prefixTomb      = 't' // t <id>                        → deletion in progress
 	prefixRecords   = 'r' // r <id> 0x00 <kind> <suffix>   → a document's records
 	prefixHeartbeat = 'h' // h                             → never set: Ready deletes it
+	prefixRevoked   = 'v' // v <kind> <id>                 → a revoked user or session (revoke.go)
 
 	kindClient   = 'c' // suffix: the client id
 	kindOp       = 'o' // suffix: the revision, 8 bytes big-endian
 	kindSnapshot = 's' // suffix: the revision, 8 bytes big-endian
+
+	kindRevokedUser    = 'u' // after prefixRevoked: the user id
+	kindRevokedSession = 's' // after prefixRevoked: the session id (jti)
 )
 
 // maxIDLen is the longest document id.
@@ -92,6 +96,8 @@ func describeKey(key []byte) string {
 		return "meta " + strconv.Quote(string(key[1:]))
 	case prefixTomb:
 		return "tombstone " + strconv.Quote(string(key[1:]))
+	case prefixRevoked:
+		return "revocation " + strconv.Quote(string(key[1:]))
 	case prefixRecords:
 		rest := key[1:]
 		for i, c := range rest {

@@ -25,7 +25,8 @@ type Manager struct {
 	wg sync.WaitGroup // running rooms
 
 	usersMu sync.Mutex
-	users   map[string]int // open connections by token user, after hello
+	users   map[string]int     // open connections by token user, after hello
+	tokens  map[*Peer]struct{} // connections that hold a token (token.go)
 }
 
 // NewManager returns a manager over cfg.Store.

@@ -38,6 +38,9 @@ type Peer struct {
 	room   *room
 	member *member
 	user   string // counted in Manager.users; "" when not
+
+	identity *auth.Identity // the token's, in token mode; replaced by Auth
+	expiry   *time.Timer    // fires at identity's deadline
 }
 
 type peerState int
@@ -57,6 +60,9 @@ func (p *Peer) Receive(frame []byte) {
 	p.mu.Unlock()
 	if state == gone {
 		return
+	}
+	if state == joined && p.checkExpiry() {
+		return // the expiry timer may not have fired yet
 	}
 	msg, err := DecodeClient(frame)
 	if err != nil {
@@ -117,6 +123,12 @@ func (p *Peer) Receive(frame []byte) {
 			return
 		}
 		p.setPresence(r, mem, msg.Sel)
+	case *Auth:
+		if state != joined {
+			p.fail(CodeNotHello, "auth before hello")
+			return
+		}
+		p.refresh(msg, mem)
 	default:
 		p.fail(CodeUnknownType, "not a message a client sends")
 	}
@@ -215,12 +227,19 @@ func (p *Peer) hello(h *Hello) {
 			p.closeWith(CodeTooManyConns, "this user has too many connections", CloseRateLimited)
 			return
 		}
+		p.m.trackToken(p)
+		p.watchToken(id)
 		p.mu.Lock()
 		p.user = user
 		gone := p.state == gone
 		p.mu.Unlock()
 		if gone { // closed while verifying: Closed did not see the count
 			p.releaseUser()
+			p.stopExpiry()
+			return
+		}
+		if v.Revoked(id) { // revoked while we were verifying
+			p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
 			return
 		}
 	}
@@ -317,6 +336,7 @@ func (p *Peer) releaseUser() {
 	p.mu.Unlock()
 	if user != "" {
 		p.m.releaseUser(user)
+		p.m.untrackToken(p)
 	}
 }
 
@@ -324,6 +344,7 @@ func (p *Peer) releaseUser() {
 // more than once.
 func (p *Peer) Closed() {
 	p.helloTimer.Stop()
+	p.stopExpiry()
 	p.releaseUser()
 	p.mu.Lock()
 	state, r, mem := p.state, p.room, p.member

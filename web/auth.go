@@ -45,6 +45,26 @@ func (srv *Server) allow(w http.ResponseWriter, r *http.Request, docID string, n
 	return id, true
 }
 
+// admin reports whether the request carries a server admin's token
+// (auth.Identity.ServerAdmin). It answers 401 for a missing or refused
+// token, 403 for another user's, and 404 in open mode: with no tokens
+// there are no admins, and these endpoints are not offered.
+func (srv *Server) admin(w http.ResponseWriter, r *http.Request) (*auth.Identity, bool) {
+	if srv.cfg.Verifier == nil {
+		writeError(w, http.StatusNotFound, "no_admin", "admin endpoints need a server started with a token key (--jwt-secret-file or --jwt-public-key-file)")
+		return nil, false
+	}
+	id, ok := srv.identify(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !id.ServerAdmin() {
+		writeError(w, http.StatusForbidden, "forbidden", `this needs a server admin's token (docs: {"*": "admin"})`)
+		return nil, false
+	}
+	return id, true
+}
+
 func writeNotFound(w http.ResponseWriter) {
 	writeError(w, http.StatusNotFound, session.CodeNotFound, "no such document or revision")
 }

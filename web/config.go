@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,6 +64,15 @@ type Config struct {
 	// answered as a missing one. Pass the same value to
 	// session.Config.Verifier. Nil means open mode: no token is needed.
 	Verifier *auth.Verifier
+
+	// Revoke stores a revocation durably, before the server applies it
+	// to the Verifier's list and closes the sessions it matches (POST
+	// /v1/admin/revoke). Nil: revocation is not offered (501).
+	Revoke func(ctx context.Context, rev auth.Revocation) error
+
+	// Backup writes a consistent backup of the whole store to w (GET
+	// /v1/admin/backup). Nil: online backup is not offered (501).
+	Backup func(ctx context.Context, w io.Writer) error
 
 	// Metrics is served at GET /metrics; pass the same value to
 	// session.Config.Metrics. Default: new Metrics that only the Go

@@ -56,6 +56,11 @@ func New(cfg Config) *Server {
 		// No timeout middleware here: it would cancel live sessions.
 		r.Get("/{id}/ws", srv.serveWS)
 	})
+	r.Get("/v1/info", srv.info)
+	r.Route("/v1/admin", func(r chi.Router) {
+		r.Post("/revoke", srv.revoke)
+		r.Get("/backup", srv.backup)
+	})
 	srv.routePages(r)
 	srv.router = r
 	return srv

@@ -64,6 +64,9 @@ type Verifier struct {
 // New returns a Verifier for cfg.
 func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{cfg: cfg}
+	if v.cfg.Revoked == nil {
+		v.cfg.Revoked = &Revocations{}
+	}
 	if len(cfg.Secret) > 0 {
 		v.methods = append(v.methods, jwt.SigningMethodHS256.Alg())
 	}
@@ -114,6 +117,9 @@ func New(cfg Config) (*Verifier, error) {
 // Revoked reports whether id's token has been revoked since it was
 // verified.
 func (v *Verifier) Revoked(id *Identity) bool { return v.cfg.Revoked.Revoked(id) }
+
+// Revoke adds rev to the verifier's revocations.
+func (v *Verifier) Revoke(rev Revocation) { v.cfg.Revoked.Add(rev) }
 
 // Methods returns the algorithms v accepts.
 func (v *Verifier) Methods() []string { return append([]string(nil), v.methods...) }

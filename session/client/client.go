@@ -348,7 +348,8 @@ func (c *Client) write(msg any) {
 // permanent reports close codes after which reconnecting cannot help.
 func permanent(err error) bool {
 	switch closeCode(err) {
-	case session.CloseProtocol, session.CloseUnauthorized, session.CloseNotFound:
+	case session.CloseProtocol, session.CloseUnauthorized, session.CloseNotFound,
+		session.CloseTokenExpired, session.CloseRevoked: // the same token would be refused again
 		return true
 	}
 	return false

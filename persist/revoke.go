@@ -1,0 +1,116 @@
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Revocations of users and sessions (see session/auth): the server keeps
+// them here so that a restart does not let a revoked token back in. They
+// are server records, not a document's: Backup does not carry them.
+//
+//	v 'u' <user>      user revoked: tokens issued at or before t are refused
+//	v 's' <session>   session revoked: tokens with this jti are refused
+
+// Revocation is one stored revocation: exactly one of User and Session is
+// set.
+type Revocation struct {
+	User    string
+	Session string
+	At      time.Time
+}
+
+// maxRevokedLen is the longest user or session id a revocation may name.
+const maxRevokedLen = 256
+
+// revokedRecord is stored under v <kind> <id>.
+type revokedRecord struct {
+	V    int   `msgpack:"v"`
+	Time int64 `msgpack:"t"`
+}
+
+func revokedKey(rev Revocation) ([]byte, error) {
+	kind, id := byte(kindRevokedUser), rev.User
+	if rev.Session != "" {
+		kind, id = kindRevokedSession, rev.Session
+	}
+	if (rev.User == "") == (rev.Session == "") || len(id) > maxRevokedLen {
+		return nil, errors.New("persist: a revocation names exactly one user or one session, of at most 256 bytes")
+	}
+	return append([]byte{prefixRevoked, kind}, id...), nil
+}
+
+// Revoke stores rev durably. Revoking a user again moves the time of their
+// revocation forward, never back; revoking a session again changes
+// nothing.
+func (s *Store) Revoke(ctx context.Context, rev Revocation) error {
+	key, err := revokedKey(rev)
+	if err != nil {
+		return err
+	}
+	return s.submit(ctx, &request{ops: -1, apply: func(w *wtxn) (*change, error) {
+		item, err := w.txn.Get(key)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+		case err != nil:
+			return nil, storageErr(err)
+		default:
+			b, err := item.ValueCopy(nil)
+			if err != nil {
+				return nil, storageErr(err)
+			}
+			var old revokedRecord
+			if err := unmarshal(b, &old, &old.V); err != nil {
+				return nil, corrupt(key, err)
+			}
+			if rev.Session != "" || !rev.At.After(fromUnixNano(old.Time)) {
+				return &change{}, nil
+			}
+		}
+		b, err := msgpack.Marshal(&revokedRecord{V: recordVersion, Time: unixNano(rev.At)})
+		if err != nil {
+			return nil, err
+		}
+		return &change{ents: []entry{{key: key, value: b}}}, nil
+	}})
+}
+
+// Revocations returns every stored revocation.
+func (s *Store) Revocations(ctx context.Context) ([]Revocation, error) {
+	var out []Revocation
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: []byte{prefixRevoked}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			key := it.Item().KeyCopy(nil)
+			b, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return storageErr(err)
+			}
+			var r revokedRecord
+			if len(key) < 3 {
+				return corrupt(key, fmt.Errorf("short key"))
+			}
+			if err := unmarshal(b, &r, &r.V); err != nil {
+				return corrupt(key, err)
+			}
+			rev := Revocation{At: fromUnixNano(r.Time)}
+			switch key[1] {
+			case kindRevokedUser:
+				rev.User = string(key[2:])
+			case kindRevokedSession:
+				rev.Session = string(key[2:])
+			default:
+				return corrupt(key, fmt.Errorf("unknown revocation kind %q", key[1]))
+			}
+			out = append(out, rev)
+		}
+		return nil
+	})
+	return out, err
+}

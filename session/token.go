@@ -1,0 +1,126 @@
+package session
+
+import (
+	"time"
+
+	"github.com/cowrite/cowrite/session/auth"
+)
+
+// A connection opened with a token lives as long as the token: it is
+// closed with CloseTokenExpired at the token's deadline unless the client
+// sends a fresh token (Auth) first, and with CloseRevoked as soon as an
+// admin revokes its user or session. The manager keeps every connection
+// that holds a token in Manager.tokens for the revocation sweep.
+
+// watchToken makes id the connection's identity and arms the expiry timer
+// for its deadline.
+func (p *Peer) watchToken(id *auth.Identity) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.identity = id
+	if p.expiry != nil {
+		p.expiry.Stop()
+	}
+	p.expiry = time.AfterFunc(time.Until(id.Deadline), func() { p.checkExpiry() })
+}
+
+func (p *Peer) stopExpiry() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.expiry != nil {
+		p.expiry.Stop()
+	}
+}
+
+// checkExpiry closes the connection if its token has expired; it reports
+// whether it did.
+func (p *Peer) checkExpiry() bool {
+	p.mu.Lock()
+	id := p.identity
+	p.mu.Unlock()
+	if id == nil || time.Now().Before(id.Deadline) {
+		return false
+	}
+	p.closeWith(CodeTokenExpired, "the token expired; reconnect with a new one", CloseTokenExpired)
+	return true
+}
+
+// refresh handles Auth: the new token must name the same user and give
+// the same access to the document.
+func (p *Peer) refresh(a *Auth, mem *member) {
+	v := p.m.cfg.Verifier
+	if v == nil {
+		p.send(&Authed{}) // open mode: there is no token to refresh
+		return
+	}
+	id, err := v.Verify(a.Token)
+	if err != nil {
+		p.closeWith(CodeUnauthorized, "token refused", CloseUnauthorized)
+		return
+	}
+	p.mu.Lock()
+	old := p.identity
+	p.mu.Unlock()
+	if old == nil || id.User != old.User {
+		p.closeWith(CodeUnauthorized, "the new token is another user's", CloseUnauthorized)
+		return
+	}
+	role := id.Role(p.docID)
+	switch {
+	case !role.Allows(auth.RoleView):
+		p.notFound()
+		return
+	case role.Allows(auth.RoleEdit) != (mem.access == AccessEdit):
+		p.closeWith(CodeAccessChange, "the new token gives other access to this document; reconnect with it", CloseResync)
+		return
+	}
+	p.watchToken(id)
+	p.send(&Authed{Exp: id.Deadline.Unix()})
+}
+
+func (p *Peer) send(msg any) {
+	if frame, err := Encode(msg); err == nil {
+		_ = p.conn.Send(frame) // the connection may be closing; nothing to add
+	}
+}
+
+// trackToken adds p to the connections the revocation sweep checks.
+func (m *Manager) trackToken(p *Peer) {
+	m.usersMu.Lock()
+	defer m.usersMu.Unlock()
+	if m.tokens == nil {
+		m.tokens = map[*Peer]struct{}{}
+	}
+	m.tokens[p] = struct{}{}
+}
+
+func (m *Manager) untrackToken(p *Peer) {
+	m.usersMu.Lock()
+	defer m.usersMu.Unlock()
+	delete(m.tokens, p)
+}
+
+// CloseRevoked closes, with CodeRevoked and CloseRevoked, every
+// connection whose token the verifier now refuses as revoked, and returns
+// how many it closed. Call it after adding revocations to the verifier.
+func (m *Manager) CloseRevoked() int {
+	v := m.cfg.Verifier
+	if v == nil {
+		return 0
+	}
+	m.usersMu.Lock()
+	var hit []*Peer
+	for p := range m.tokens {
+		p.mu.Lock()
+		id := p.identity
+		p.mu.Unlock()
+		if v.Revoked(id) {
+			hit = append(hit, p)
+		}
+	}
+	m.usersMu.Unlock()
+	for _, p := range hit {
+		p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
+	}
+	return len(hit)
+}
