@@ -44,6 +44,7 @@ var closeCodes = map[int]bool{
 	session.CloseProtocol: true, session.CloseUnauthorized: true, session.CloseHelloTimeout: true,
 	session.CloseNotFound: true, session.CloseTooSlow: true, session.CloseResync: true,
 	session.CloseUnavailable: true, session.CloseRateLimited: true,
+	session.CloseTokenExpired: true, session.CloseRevoked: true,
 }
 
 const otherLabel = "other"
