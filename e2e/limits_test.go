@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -287,4 +289,113 @@ func TestAuth_ConnectionsPerUser(t *testing.T) {
 		_, ok := r.read().(*session.Welcome)
 		return ok
 	})
+}
+
+// TestLimits_OversizeFrameFlood has hostile clients open connection after
+// connection, each sending an op frame one byte over the frame limit (half
+// of them after hello, half before), while a Go client types: every
+// oversize frame closes its connection with 1009 and changes nothing, and
+// the typist's ops are all acknowledged in good time. The typist's ack p99
+// is measured quiet first, for the log.
+func TestLimits_OversizeFrameFlood(t *testing.T) {
+	const (
+		maxFrame = 64 << 10
+		hostile  = 3
+		typed    = 100
+	)
+	s := startServer(t, "", serverOpts{web: web.Config{MaxFrame: maxFrame}})
+	const id = "oversize-flood"
+	typist := s.dial(t, id, client.Options{Name: "typist"})
+	quiet := typeWhile(t, typist, typed)
+
+	// An op frame exactly one byte over the limit: a paste too large.
+	var big []byte
+	for n := maxFrame; len(big) != maxFrame+1; n-- {
+		if n < maxFrame-64 {
+			t.Fatalf("no op frame of %d bytes", maxFrame+1)
+		}
+		var err error
+		if big, err = session.Encode(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, strings.Repeat("x", n))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each flooder reconnects until stop closes and reports how its
+	// connections ended: close codes, or an error text when a connection
+	// failed otherwise.
+	type tally struct {
+		sent  int
+		codes map[int]int
+		other []string
+	}
+	stop := make(chan struct{})
+	tallies := make(chan tally, hostile)
+	for f := range hostile {
+		go func() {
+			tl := tally{codes: map[int]int{}}
+			defer func() { tallies <- tl }()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ws, _, err := websocket.DefaultDialer.Dial(s.wsURL(id), nil)
+				if err != nil {
+					tl.other = append(tl.other, "dial: "+err.Error())
+					return
+				}
+				if (f+i)%2 == 0 {
+					hello, _ := session.Encode(&session.Hello{Version: session.ProtocolVersion, Client: fmt.Sprintf("hostile-%d-%d", f, i), Rev: -1})
+					ws.WriteMessage(websocket.BinaryMessage, hello)
+				}
+				if err := ws.WriteMessage(websocket.BinaryMessage, big); err != nil {
+					tl.other = append(tl.other, "write: "+err.Error())
+					ws.Close()
+					continue
+				}
+				tl.sent++
+				ws.SetReadDeadline(time.Now().Add(rawTimeout))
+				for {
+					_, _, err := ws.ReadMessage()
+					if err == nil {
+						continue // the welcome, others' presence
+					}
+					var ce *websocket.CloseError
+					if errors.As(err, &ce) {
+						tl.codes[ce.Code]++
+					} else {
+						tl.other = append(tl.other, err.Error())
+					}
+					break
+				}
+				ws.Close()
+			}
+		}()
+	}
+	loud := typeWhile(t, typist, typed)
+	close(stop)
+	total := tally{codes: map[int]int{}}
+	for range hostile {
+		tl := <-tallies
+		total.sent += tl.sent
+		for code, n := range tl.codes {
+			total.codes[code] += n
+		}
+		total.other = append(total.other, tl.other...)
+	}
+	t.Logf("typist's ack p99: %v quiet, %v during the flood of %d oversize frames", quiet, loud, total.sent)
+
+	if total.sent < 2*hostile || total.codes[websocket.CloseMessageTooBig] != total.sent || len(total.other) > 0 {
+		t.Fatalf("%d oversize frames sent; connections closed with %v, and failed with %q; want every one closed with 1009",
+			total.sent, total.codes, total.other)
+	}
+	if loud > 250*time.Millisecond {
+		t.Fatalf("typist's ack p99 %v during the flood (%v quiet)", loud, quiet)
+	}
+	waitSynced(t, typist)
+	content, rev := s.content(t, id)
+	waitRev(t, rev, typist)
+	if want := strings.Repeat("k", 2*typed); content.Text() != want || rev != 2*typed || !typist.Delta().Equal(content) {
+		t.Fatalf("server has %d characters at rev %d, typist %d; want the typist's %d", len(content.Text()), rev, len(typist.Text()), 2*typed)
+	}
 }
