@@ -20,8 +20,8 @@ type Metrics interface {
 	// down).
 	RoomLoaded()
 	RoomUnloaded()
-	// OpAccepted counts an op from a connection that was sequenced and
-	// applied; OpRejected, one refused with the given error code (one of
+	// OpAccepted counts an op that was sequenced, applied and made
+	// durable, from a connection or the REST API; OpRejected, one refused with the given error code (one of
 	// the Code constants).
 	OpAccepted()
 	OpRejected(code string)

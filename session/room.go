@@ -358,7 +358,6 @@ func (r *room) op(mem *member, sub Submit) {
 		r.m.cfg.Metrics.DedupeHit()
 		return
 	}
-	r.m.cfg.Metrics.OpAccepted()
 	r.fresh = append(r.fresh, s)
 	r.queue(output{except: mem, frame: encode(remote(s))})
 }
@@ -416,6 +415,7 @@ func (r *room) commit() bool {
 		}
 		for _, s := range r.fresh {
 			r.transformSelections(s.Delta)
+			r.m.cfg.Metrics.OpAccepted() // durable now
 		}
 		r.prev = r.doc.Rev()
 		r.fresh = r.fresh[:0]

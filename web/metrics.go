@@ -61,7 +61,7 @@ func NewMetrics() *Metrics {
 		rooms: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cowrite_rooms_open",
 			Help: "Documents loaded in memory."}),
 		accepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "cowrite_ops_accepted_total",
-			Help: "Ops from clients sequenced and applied."}),
+			Help: "Ops sequenced, applied and made durable (WebSocket and REST)."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cowrite_ops_rejected_total",
 			Help: "Ops from clients refused, by error code."}, []string{"reason"}),
 		dedupe: prometheus.NewCounter(prometheus.CounterOpts{Name: "cowrite_dedupe_hits_total",
