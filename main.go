@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -71,7 +72,7 @@ func run(args []string) error {
 	case "token":
 		return token(args)
 	case "version":
-		fmt.Println("cowrite (development)")
+		fmt.Println(version())
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (commands: serve, bench, backup, restore, export, import, token, version)", cmd)
@@ -587,4 +588,29 @@ func adminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
 	return mux
+}
+
+// version describes the binary: its module version and the commit it was
+// built from, as the Go toolchain recorded them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "cowrite (unknown build)"
+	}
+	v := "cowrite " + bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (" + rev + modified + ")"
+	}
+	return v + " " + bi.GoVersion
 }
