@@ -126,7 +126,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 100, "in open mode, most WebSockets from one client address; more are refused with HTTP 429")
 	fs.IntVar(&c.maxConnsUser, "max-conns-per-user", 100, "with tokens, most connections of one user; more are closed with 4029")
 	fs.DurationVar(&c.helloTimeout, "hello-timeout", 10*time.Second, "how long a new WebSocket may take to send a valid hello; it is then closed with 4002, and nothing it sent before is kept")
-	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own")
+	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own; scheme://host[:port] only, and a bad entry stops startup")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
 	fs.StringVar(&c.adminAddr, "admin-addr", "", "address of the admin listener serving pprof under /debug/pprof/ (keep it private, e.g. 127.0.0.1:6060); empty: off")

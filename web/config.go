@@ -41,10 +41,11 @@ type Config struct {
 	// reverse proxy makes every user one address. Default 100.
 	MaxConnsPerIP int
 
-	// AllowedOrigins lists the origins, exactly as browsers send them
-	// ("https://app.example.com"), whose pages may open WebSockets besides
-	// the server's own. Default none: same-origin pages and clients that
-	// send no Origin.
+	// AllowedOrigins lists the origins ("https://app.example.com") whose
+	// pages may open WebSockets besides the server's own, normalised as
+	// ParseOrigins does (call it first to refuse bad entries: here an
+	// entry it cannot read allows nothing). Default none: same-origin
+	// pages and clients that send no Origin.
 	AllowedOrigins []string
 
 	// WriteWait bounds one frame's write. Default 10s.
