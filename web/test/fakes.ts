@@ -138,6 +138,8 @@ export class MiniServer {
   blackhole = false;
   access = 'edit';
   received: Msg[] = [];
+  /** authed answers an auth: the exp to report (0, as in open mode, by default). */
+  authed: (token: string) => number = () => 0;
 
   get rev(): number {
     return this.log.length;
@@ -209,6 +211,10 @@ export class MiniServer {
       return;
     }
     if (!mem) return sock.serverClose(4000);
+    if (m.t === 'auth') {
+      this.send(mem, { t: 'authed', exp: this.authed(m.token as string) });
+      return;
+    }
     if (m.t === 'op' && this.blackhole) return;
     if (m.t === 'op') this.op(mem, m);
     else if (m.t === 'presence') {

@@ -23,14 +23,28 @@ export type Access = 'edit' | 'view';
 /**
  * Status is where the client stands. pending counts the local edits
  * (submit calls) the server has not acknowledged yet, journalled ones from
- * an earlier page load included. message explains an 'error' state.
+ * an earlier page load included. message explains an 'error' state, and
+ * code names it, as the 'error' event did: 'token_expired' (the sign-in
+ * expired and no newer token was to be had), 'revoked', 'unauthorized',
+ * 'not_found', 'replaced', and so on. In every error state the client has
+ * stopped; unsent edits stay in the journal for the next page.
  */
 export interface Status {
   state: State;
   pending: number;
   access: Access;
   message?: string;
+  code?: string;
 }
+
+/**
+ * TokenProvider returns the current token. The client calls it before
+ * every hello, shortly before the token in use expires (to refresh the
+ * connection in band), and when the server ends a connection because its
+ * token expired or was refused. It should return a cached token while that
+ * one is still good: the client only acts on a token that differs.
+ */
+export type TokenProvider = () => string | Promise<string>;
 
 export type { Selection };
 
@@ -96,8 +110,16 @@ export interface ClientOptions {
   /** name and color describe the user to the others (color "#rrggbb"). */
   name: string;
   color: string;
-  /** token is sent in hello as credentials. */
-  token?: string;
+  /**
+   * token is the credentials sent in hello: a token, or a TokenProvider.
+   * With a provider the connection is refreshed in band (auth) about a
+   * minute before the token's exp, and a connection closed for an
+   * expired token reconnects with a newer one. A plain string is never
+   * refreshed: at its expiry the client stops with code 'token_expired'.
+   */
+  token?: string | TokenProvider;
+  /** now is the clock in ms since 1970, used to time token refreshes (tests). Default Date.now. */
+  now?: () => number;
   /** readOnly: never send edits, whatever the server allows. */
   readOnly?: boolean;
   /** journal keeps unsent edits across page loads. Default: IndexedDB when available; null: none. */
@@ -144,6 +166,21 @@ const ACK_TIMEOUT = 30_000;
  */
 const JOURNAL_DELAY = 1000;
 
+/** REFRESH_LEAD is how long before a token's exp the client asks for a new one (at most a fifth of the time left). */
+const REFRESH_LEAD = 60_000;
+
+/** REFRESH_RETRY bounds how often the provider is asked again when it has nothing newer yet. */
+const REFRESH_RETRY = { min: 5_000, max: 30_000 };
+
+/** TOKEN_WAIT is how long a token provider may take to answer before it counts as failed. */
+const TOKEN_WAIT = 15_000;
+
+/** MAX_TIMER is the longest delay setTimeout takes. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** AUTH_CODES are error codes the server sends just before a close code that says what to do. */
+const AUTH_CODES = new Set(['token_expired', 'revoked', 'access_changed', 'unauthorized']);
+
 /** unavailableBackoff is for close 4010 (the store cannot be read): retry, but not in a loop. */
 const unavailableBackoff: Backoff = { base: 10_000, cap: 120_000 };
 
@@ -176,6 +213,7 @@ export class CowriteClient {
   private readonly scope: string;
   private readonly url: string;
   private readonly drain: Adoption | null;
+  private readonly now: () => number;
 
   private journal: Journal | null;
   private claims: Claims;
@@ -202,6 +240,19 @@ export class CowriteClient {
   private holdTimer: Timer | null = null;
   private ackTimer: Timer | null = null;
   private offPage: (() => void) | null = null;
+
+  // Tokens. token is what the next hello carries; fresh: it just came
+  // from the provider, and the next connect uses it without asking again.
+  // asking: a call to the provider is under way (connect waits for it).
+  // authing: the token of an auth sent on this connection, not yet
+  // answered. retried: after a 4001, a newer token from the provider was
+  // tried once since the last welcome.
+  private token: string | undefined;
+  private tokenFresh = false;
+  private asking = false;
+  private authing: string | null = null;
+  private retried = false;
+  private refreshTimer: Timer | null = null;
 
   // Journal writes: version counts changes, saved is the version the
   // journal holds, opVersion the version that made the in-flight op.
@@ -230,6 +281,8 @@ export class CowriteClient {
       cap: positive(opts.backoff?.cap, defaultBackoff.cap),
     };
     this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+    this.token = typeof opts.token === 'string' ? opts.token : undefined;
     this.access = opts.readOnly ? 'view' : 'edit';
     const [scope, url] = endpoint(opts.server, opts.doc);
     this.scope = scope;
@@ -477,7 +530,25 @@ export class CowriteClient {
 
   private connect(): void {
     this.reconnectTimer = null;
-    if (this.destroyed || this.failure || !this.s) return;
+    if (this.destroyed || this.failure || !this.s || this.asking) return;
+    if (typeof this.opts.token === 'function' && !this.tokenFresh) {
+      // Every hello carries the provider's current token.
+      this.asking = true;
+      void this.askToken().then((t) => {
+        this.asking = false;
+        if (t === null && this.token === undefined) {
+          // No token at all yet: try again later.
+          this.down = true;
+          this.reconnectLater();
+          return;
+        }
+        if (t !== null) this.token = t; // else the last one it gave
+        this.tokenFresh = true;
+        this.connect();
+      });
+      return;
+    }
+    this.tokenFresh = false;
     const WS = this.opts.WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
     if (!WS) {
       this.fail('no_websocket', 'This browser cannot open a WebSocket.');
@@ -521,7 +592,7 @@ export class CowriteClient {
       rev: fresh ? -1 : s.rev,
       epoch: fresh ? undefined : s.epoch,
       pending: s.inflight?.seq ?? 0,
-      token: this.opts.token,
+      token: this.token,
       name: this.opts.name,
       color: this.opts.color,
     };
@@ -562,6 +633,9 @@ export class CowriteClient {
     this.sent = false;
     this.hold = false;
     this.down = true;
+    this.authing = null;
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     for (const t of [this.welcomeTimer, this.holdTimer, this.ackTimer]) if (t !== null) clearTimeout(t);
     this.welcomeTimer = this.holdTimer = this.ackTimer = null;
     // The welcome brings everyone back.
@@ -589,7 +663,11 @@ export class CowriteClient {
         this.fail('protocol', 'The server refused a message from this editor. Reload the page.');
         return;
       case 4001:
-        this.fail('unauthorized', 'You are not allowed to open this document.');
+      case 4011:
+        this.signInAgain(code);
+        return;
+      case 4012:
+        this.fail('revoked', 'Your access was revoked. Unsaved edits stay on this device.');
         return;
       case 4004:
         this.fail('not_found', 'This document does not exist, or was deleted.');
@@ -605,8 +683,115 @@ export class CowriteClient {
     this.reconnectLater();
   }
 
+  /**
+   * signInAgain follows a close for a refused (4001) or expired (4011)
+   * token: with a provider that has a newer token, reconnect with it (after
+   * a 4001, once per welcome); else stop. The journal keeps unsent edits
+   * either way.
+   */
+  private signInAgain(code: 4001 | 4011): void {
+    const used = this.token;
+    const stop = () => {
+      if (code === 4011) this.fail('token_expired', 'Your sign-in expired. Sign in again to go on; unsaved edits stay on this device.');
+      else this.fail('unauthorized', 'You are not allowed to open this document.');
+    };
+    if (typeof this.opts.token !== 'function' || (code === 4001 && this.retried)) {
+      stop();
+      return;
+    }
+    this.asking = true;
+    void this.askToken().then((t) => {
+      this.asking = false;
+      if (this.destroyed || this.failure) return;
+      if (!t || t === used) {
+        stop();
+        return;
+      }
+      if (code === 4001) this.retried = true;
+      this.token = t;
+      this.tokenFresh = true;
+      this.reconnectLater();
+    });
+  }
+
+  /**
+   * askToken calls the token provider (or returns the token option). It
+   * resolves with null when the provider failed, gave no string, or took
+   * longer than TOKEN_WAIT; the failure is reported as 'token_provider'.
+   */
+  private async askToken(): Promise<string | null> {
+    const p = this.opts.token;
+    if (typeof p !== 'function') return p ?? '';
+    let timer: Timer | undefined;
+    try {
+      const t = await Promise.race([
+        Promise.resolve().then(() => p()),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${TOKEN_WAIT / 1000} s`)), TOKEN_WAIT);
+        }),
+      ]);
+      if (typeof t !== 'string') throw new Error(`it gave ${t === null ? 'null' : typeof t}, not a string`);
+      return t;
+    } catch (err) {
+      this.emit('error', { code: 'token_provider', message: `The token provider failed: ${(err as Error)?.message ?? String(err)}` });
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * scheduleRefresh sets the timer that asks the provider for a newer
+   * token: REFRESH_LEAD before the current token's exp, or when four
+   * fifths of the time left have passed if that is later. A token whose
+   * exp cannot be read (it is not a JWT, say) is never refreshed.
+   */
+  private scheduleRefresh(retry = false): void {
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (typeof this.opts.token !== 'function' || !this.token || this.drain) return;
+    const exp = tokenExpiry(this.token);
+    if (exp === null) return;
+    const left = exp - this.now();
+    let wait: number;
+    if (retry) wait = Math.min(REFRESH_RETRY.max, Math.max(REFRESH_RETRY.min, left / 2));
+    else wait = left - Math.min(REFRESH_LEAD, Math.max(0, left) / 5);
+    const due = this.now() + Math.max(0, wait);
+    const arm = () => {
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = null;
+        if (this.now() < due - 1000) arm(); // a timer over MAX_TIMER, in steps
+        else void this.refresh();
+      }, Math.min(Math.max(0, due - this.now()), MAX_TIMER));
+    };
+    arm();
+  }
+
+  /** refresh asks the provider for a newer token and sends it in band (auth); with nothing newer, it asks again later. */
+  private async refresh(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || !this.welcomed || this.authing !== null) return;
+    const t = await this.askToken();
+    if (this.ws !== ws || !this.welcomed || this.destroyed || this.authing !== null) return;
+    if (t && t !== this.token) {
+      this.authing = t;
+      this.send({ t: 'auth', token: t });
+      return;
+    }
+    // Nothing newer yet: ask again, until the server ends the connection (4011).
+    this.scheduleRefresh(true);
+  }
+
+  /** onAuthed: the token sent in auth is in force; its own exp times the next refresh. */
+  private onAuthed(exp: number): void {
+    if (this.authing !== null) this.token = this.authing;
+    this.authing = null;
+    if (exp === 0) return; // open mode: nothing expires
+    this.scheduleRefresh();
+  }
+
   private reconnectLater(b: Backoff = this.backoff): void {
-    if (this.destroyed || this.failure || this.reconnectTimer !== null) return;
+    if (this.destroyed || this.failure || this.asking || this.reconnectTimer !== null) return;
     this.reconnectTimer = setTimeout(() => this.connect(), delay(b, this.attempt++, this.random));
     this.emitStatus();
   }
@@ -623,8 +808,8 @@ export class CowriteClient {
   }
 
   private stopTimers(): void {
-    for (const t of [this.reconnectTimer, this.welcomeTimer, this.holdTimer, this.ackTimer]) if (t !== null) clearTimeout(t);
-    this.reconnectTimer = this.welcomeTimer = this.holdTimer = this.ackTimer = null;
+    for (const t of [this.reconnectTimer, this.welcomeTimer, this.holdTimer, this.ackTimer, this.refreshTimer]) if (t !== null) clearTimeout(t);
+    this.reconnectTimer = this.welcomeTimer = this.holdTimer = this.ackTimer = this.refreshTimer = null;
   }
 
   // Messages.
@@ -675,6 +860,9 @@ export class CowriteClient {
         s.others.delete(m.client);
         if (!this.drain) this.emit('leave', m.client);
         return;
+      case 'authed':
+        this.onAuthed(m.exp);
+        return;
       case 'error':
         this.onError(m);
         return;
@@ -689,6 +877,8 @@ export class CowriteClient {
     this.down = false;
     this.access = this.opts.readOnly || w.access !== 'edit' ? 'view' : 'edit';
     this.fresh = false;
+    this.retried = false;
+    this.scheduleRefresh();
     const r = s.welcome(w);
     switch (r.kind) {
       case 'fresh':
@@ -740,6 +930,7 @@ export class CowriteClient {
     const message = e.msg || e.code;
     const f = s.inflight;
     if (!this.welcomed) return; // the close code that follows says what to do
+    if (e.seq === 0 && AUTH_CODES.has(e.code)) return; // so does it here
     if (e.seq === 0 || !f || e.seq !== f.seq) {
       this.emit('error', { code: e.code, message });
       return;
@@ -946,7 +1137,7 @@ export class CowriteClient {
     let pending = this.s?.pending ?? 0;
     for (const d of this.drains) pending += d.s?.pending ?? 0;
     const access = this.access;
-    if (this.failure) return { state: 'error', pending, access, message: this.failure.message };
+    if (this.failure) return { state: 'error', pending, access, message: this.failure.message, code: this.failure.code };
     if (!this.welcomed) return { state: this.down ? 'offline' : 'connecting', pending, access };
     if (access === 'view') return { state: 'read-only', pending, access };
     return { state: pending > 0 ? 'saving' : 'saved', pending, access };
@@ -959,7 +1150,7 @@ export class CowriteClient {
     }
     const st = this.computeStatus();
     const l = this.last;
-    if (st.state === l.state && st.pending === l.pending && st.access === l.access && st.message === l.message) return;
+    if (st.state === l.state && st.pending === l.pending && st.access === l.access && st.message === l.message && st.code === l.code) return;
     this.last = st;
     this.emit('status', st);
   }
@@ -989,6 +1180,25 @@ function endpoint(server: string, doc: string): [string, string] {
   const path = u.pathname.replace(/\/+$/, '');
   const scope = `${u.origin}${path} ${doc}`;
   return [scope, `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${path}/v1/docs/${doc}/ws`];
+}
+
+/**
+ * tokenExpiry reads a JWT's exp, in ms since 1970, without checking
+ * anything else: only to time a refresh. It returns null for a token
+ * that is not a JWT or has no numeric exp.
+ */
+export function tokenExpiry(token: string): number | null {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[1].length > 16384) return null;
+  try {
+    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)))) as unknown;
+    const exp = claims !== null && typeof claims === 'object' ? (claims as { exp?: unknown }).exp : undefined;
+    return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 function defaultJournal(): Journal | null {

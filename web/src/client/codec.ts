@@ -56,7 +56,13 @@ export interface SetPresence {
   sel: Selection | null;
 }
 
-export type ClientMessage = Hello | SubmitOp | SetPresence;
+/** Auth hands the server a fresh token for the same user (PROTOCOL.md, auth). */
+export interface Auth {
+  t: 'auth';
+  token: string;
+}
+
+export type ClientMessage = Hello | SubmitOp | SetPresence | Auth;
 
 // Server → client.
 
@@ -102,9 +108,16 @@ export interface Ack {
   rev: number;
 }
 
+/** Authed: the refreshed token is in force until exp (Unix seconds, the server's leeway included; 0 in open mode). */
+export interface Authed {
+  t: 'authed';
+  exp: number;
+}
+
 export type ServerMessage =
   | Welcome
   | Ack
+  | Authed
   | ({ t: 'op' } & RemoteOp)
   | ({ t: 'presence' } & PresenceInfo)
   | { t: 'leave'; client: string }
@@ -139,6 +152,8 @@ export function encodeClient(m: ClientMessage): Uint8Array<ArrayBuffer> {
       return encoder.encode({ t: 'op', seq: m.seq, rev: m.rev, delta: { ops: m.delta.ops } });
     case 'presence':
       return encoder.encode({ t: 'presence', sel: m.sel ? { index: m.sel.index, length: m.sel.length } : null });
+    case 'auth':
+      return encoder.encode({ t: 'auth', token: m.token });
   }
 }
 
@@ -189,6 +204,8 @@ export function decodeServer(frame: ArrayBuffer | Uint8Array): ServerMessage {
       return { t, ...presence(m) };
     case 'leave':
       return { t, client: reqStr(m, 'client', 64) };
+    case 'authed':
+      return { t, exp: int(m, 'exp', 0, true) };
     case 'error':
       return { t, code: reqStr(m, 'code', 64), msg: str(m, 'msg', 4096), seq: int(m, 'seq', 0, false) };
     default:

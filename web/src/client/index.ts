@@ -4,7 +4,7 @@
 // binding (web/src/editor/collab.ts) feeds it local edits and applies what
 // it reports.
 
-export { CowriteClient } from './client.js';
+export { CowriteClient, tokenExpiry } from './client.js';
 export type {
   Access,
   Author,
@@ -17,6 +17,7 @@ export type {
   Selection,
   State,
   Status,
+  TokenProvider,
 } from './client.js';
 export { installBeforeUnloadGuard } from './guard.js';
 export { IndexedDBJournal, MemoryJournal } from './journal.js';
