@@ -8,6 +8,7 @@
 //	cowrite export --data DIR --doc ID --format txt|html|md|json [--rev N] [--out FILE]
 //	cowrite import --data DIR --doc ID [--format txt|md|json] FILE
 //	cowrite token --secret-file F --sub ID [--doc PATTERN=ROLE ...]   mint a token
+//	cowrite healthcheck [--url U] [--timeout D]   exit 0 when a running server's /readyz answers 2xx
 //	cowrite version         print the version
 //
 // Every flag of serve can also be set by an environment variable named
@@ -71,11 +72,13 @@ func run(args []string) error {
 		return importDoc(args)
 	case "token":
 		return token(args)
+	case "healthcheck":
+		return healthcheck(args)
 	case "version":
 		fmt.Println(version())
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, bench, backup, restore, export, import, token, version)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, bench, backup, restore, export, import, token, healthcheck, version)", cmd)
 }
 
 // serveConfig is serve's configuration, from flags and environment.
