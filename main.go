@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	httppprof "net/http/pprof"
@@ -232,6 +233,13 @@ func serve(args []string) error {
 	})
 	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
 		return store.Revoke(ctx, persist.Revocation{User: rev.User, Session: rev.Session, At: rev.At})
+	}, Backup: func(bctx context.Context, w io.Writer) error {
+		// A shutdown does not wait for a backup: it ends it, and the
+		// client is told the backup failed.
+		bctx, cancel := context.WithCancel(bctx)
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		return store.Backup(bctx, w, nil)
 	}, Ready: func(ctx context.Context) error {
 		if err := manager.Ready(); err != nil {
 			return err

@@ -72,7 +72,9 @@ type Config struct {
 	Revoke func(ctx context.Context, rev auth.Revocation) error
 
 	// Backup writes a consistent backup of the whole store to w (GET
-	// /v1/admin/backup). Nil: online backup is not offered (501).
+	// /v1/admin/backup, for server admins, one at a time; the body ends
+	// with the trailer BackupTrailer). Nil: online backup is not offered
+	// (501).
 	Backup func(ctx context.Context, w io.Writer) error
 
 	// Metrics is served at GET /metrics; pass the same value to

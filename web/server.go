@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -21,6 +22,8 @@ type Server struct {
 	melody *melody.Melody
 	router chi.Router
 	conns  connCounter
+
+	backingUp atomic.Bool // an online backup is being streamed (backup.go)
 }
 
 // New returns the server's handler over cfg.Manager.
