@@ -1183,22 +1183,27 @@ function endpoint(server: string, doc: string): [string, string] {
 }
 
 /**
- * tokenExpiry reads a JWT's exp, in ms since 1970, without checking
- * anything else: only to time a refresh. It returns null for a token
- * that is not a JWT or has no numeric exp.
+ * tokenClaims returns a JWT's payload, decoded but not checked: for timing
+ * refreshes and showing who is signed in, never for deciding access. It
+ * returns null for anything that is not a JWT with a JSON object payload.
  */
-export function tokenExpiry(token: string): number | null {
+export function tokenClaims(token: string): Record<string, unknown> | null {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[1].length > 16384) return null;
   try {
     const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
     const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)))) as unknown;
-    const exp = claims !== null && typeof claims === 'object' ? (claims as { exp?: unknown }).exp : undefined;
-    return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : null;
+    const v = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)))) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
   }
+}
+
+/** tokenExpiry returns a JWT's exp in ms since 1970 (see tokenClaims), or null when it has none. */
+export function tokenExpiry(token: string): number | null {
+  const exp = tokenClaims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : null;
 }
 
 function defaultJournal(): Journal | null {

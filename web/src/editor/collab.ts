@@ -12,7 +12,7 @@ import Quill from 'quill';
 import QuillCursors from 'quill-cursors/core';
 import Delta from 'quill-delta';
 
-import type { Offered, Peer, Selection, Status } from '../client/index.js';
+import type { Offered, Peer, Selection, Status, TokenProvider } from '../client/index.js';
 import { CowriteClient } from '../client/index.js';
 
 Quill.register('modules/cursors', QuillCursors, true);
@@ -49,7 +49,8 @@ export interface CollabOptions {
   doc: string;
   name: string;
   color: string;
-  token?: string;
+  /** token is a token, or a provider the client asks for a current one (see the client's README). */
+  token?: string | TokenProvider;
   readOnly?: boolean;
   /** toolbar: true for the default toolbar, false for none, or the element to build it in. */
   toolbar?: boolean | HTMLElement;

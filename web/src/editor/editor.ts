@@ -7,6 +7,8 @@ import { installBeforeUnloadGuard } from '../client/index.js';
 import { askIdentity, initials, loadIdentity, showMe } from './identity.js';
 import type { Identity } from './identity.js';
 import { registerServiceWorker } from './offline.js';
+import { authMode, expired, openBanner, signInPanel, signOutButton, storedToken, takeTokenFromLink, tokenIdentity } from './signin.js';
+import type { SignInReason } from './signin.js';
 
 const titlesKey = 'cowrite.titles';
 
@@ -142,8 +144,41 @@ function offerBack(reason: string, text: string): void {
   n.hidden = false;
 }
 
+/** reasonOf maps a stopped client's status code to what the sign-in panel says, or null for other stops. */
+function reasonOf(code: string | undefined): SignInReason | null {
+  switch (code) {
+    case 'token_expired':
+      return 'expired';
+    case 'revoked':
+      return 'revoked';
+    case 'unauthorized':
+      return 'refused';
+    default:
+      return null;
+  }
+}
+
+/**
+ * showSignIn puts the sign-in panel on the page. Without an editor
+ * (nothing to show yet) it takes the editor's place; over one (the
+ * sign-in ended mid-session) it goes above the text, which stays in view.
+ */
+function showSignIn(reason: SignInReason, overEditor: boolean): void {
+  document.getElementById('signin')?.remove();
+  const panel = signInPanel(reason, () => location.reload());
+  if (!overEditor) {
+    for (const sel of ['#status', '#presence', '#copy-link', '.toolbar-wrap', '.paper-wrap']) {
+      const el = document.querySelector<HTMLElement>(sel);
+      if (el) el.hidden = true;
+    }
+  }
+  document.querySelector('.paper-wrap')!.before(panel);
+  panel.querySelector('input')?.focus();
+}
+
 async function main(): Promise<void> {
   registerServiceWorker();
+  takeTokenFromLink();
   const doc = docFromPage();
   const titleEl = document.getElementById('doc-title')!;
   const title = rememberTitle(doc, document.body.dataset.title ?? '');
@@ -155,27 +190,61 @@ async function main(): Promise<void> {
     toast((await copyText(location.href)) ? 'Link copied' : 'Could not copy the link');
   });
 
-  let me = loadIdentity() ?? (await askIdentity(null));
-  if (!me) return; // cannot happen: the first dialog cannot be dismissed
+  // Offline, the mode is unknown: a stored token is used, and without one
+  // the page goes on as in open mode (the journal still shows the document).
+  const mode = await authMode();
+  const token = storedToken();
+  const topbar = document.querySelector('.topbar')!;
+  if (mode === 'open') topbar.after(openBanner());
+  const withToken = mode === 'token' || (mode === 'unknown' && token !== '');
+  if (withToken) {
+    document.getElementById('me')!.after(signOutButton(() => location.reload()));
+    if (!token || (mode === 'token' && expired(token))) {
+      showSignIn(token ? 'expired' : 'none', false);
+      return;
+    }
+  }
+
+  let me: Identity;
+  if (withToken) {
+    me = tokenIdentity(token);
+    showMe(me, null); // the server names the user from the token
+  } else {
+    const known = loadIdentity() ?? (await askIdentity(null));
+    if (!known) return; // cannot happen: the first dialog cannot be dismissed
+    me = known;
+    showMe(me, () => {
+      // The name goes to the others in hello: reconnect to announce it.
+      // Unsent edits are journalled, so a reload loses nothing.
+      location.reload();
+    });
+  }
   const collab = new Collab(document.getElementById('editor')!, {
     doc,
     name: me.name,
     color: me.color,
+    // The stored token, read again at every hello and refresh: a link
+    // opened in another tab signs this one in again too.
+    token: withToken ? () => storedToken() : undefined,
     toolbar: document.getElementById('toolbar')!,
     bounds: document.querySelector<HTMLElement>('.paper')!,
   });
-  showMe(me, (next) => {
-    me = next;
-    // The name goes to the others in hello: reconnect to announce it.
-    // Unsent edits are journalled, so a reload loses nothing.
-    location.reload();
-  });
   showPresence(me, []);
-  collab.on('status', showStatus);
-  collab.on('presence', (peers) => showPresence(me!, peers));
+  const unguard = installBeforeUnloadGuard(collab.client);
+  collab.on('status', (s) => {
+    showStatus(s);
+    const reason = s.state === 'error' ? reasonOf(s.code) : null;
+    if (reason) {
+      // The client has stopped: what was typed stays in view, and in the
+      // journal, which the next signed-in page delivers.
+      collab.quill.enable(false);
+      unguard();
+      showSignIn(reason, collab.client.status.pending > 0 || collab.quill.getLength() > 1);
+    }
+  });
+  collab.on('presence', (peers) => showPresence(me, peers));
   collab.on('offered', (o) => offerBack(o.reason, o.text));
   collab.on('ready', () => collab.quill.focus());
-  installBeforeUnloadGuard(collab.client);
   // For the console, and for the browser tests.
   (window as unknown as { cowriteEditor: unknown }).cowriteEditor = { collab, quill: collab.quill, client: collab.client };
   collab.start();

@@ -3,6 +3,8 @@
 
 import { loadIdentity, showMe } from './identity.js';
 import { registerServiceWorker } from './offline.js';
+import { authMode, bearer, expired, openBanner, signInPanel, signOutButton, storedToken, takeTokenFromLink, tokenIdentity } from './signin.js';
+import type { SignInReason } from './signin.js';
 
 interface DocInfo {
   id: string;
@@ -77,9 +79,23 @@ function render(docs: DocInfo[]): void {
   state.textContent = 'No documents yet. Start one with New document.';
 }
 
+/** showSignIn puts the sign-in panel where the document list was. */
+function showSignIn(reason: SignInReason): void {
+  document.getElementById('signin')?.remove();
+  document.querySelector<HTMLElement>('.home-head')!.hidden = true;
+  list.hidden = true;
+  state.hidden = true;
+  const panel = signInPanel(reason, () => location.reload());
+  document.querySelector('.home')!.prepend(panel);
+}
+
 async function loadDocs(): Promise<void> {
   try {
-    const res = await fetch('/v1/docs', { headers: { Accept: 'application/json' } });
+    const res = await fetch('/v1/docs', { headers: { Accept: 'application/json', ...bearer() } });
+    if (res.status === 401) {
+      showSignIn(storedToken() ? 'refused' : 'none');
+      return;
+    }
     if (!res.ok) throw new Error(`the server answered ${res.status}`);
     const body = (await res.json()) as { docs?: DocInfo[] };
     render(body.docs ?? []);
@@ -96,7 +112,7 @@ async function loadDocs(): Promise<void> {
 async function createDoc(title: string): Promise<string> {
   const res = await fetch('/v1/docs', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...bearer() },
     // Quill documents end with a newline; starting with one keeps every
     // editor's line formats inside the document.
     body: JSON.stringify({ title, content: { ops: [{ insert: '\n' }] } }),
@@ -142,13 +158,27 @@ function setupNew(): void {
   });
 }
 
-function main(): void {
-  setupNew();
-  void loadDocs();
+async function main(): Promise<void> {
   registerServiceWorker();
-  // The name is asked for when a document is opened; here it only shows.
-  const id = loadIdentity();
-  if (id) showMe(id, () => {});
+  takeTokenFromLink();
+  setupNew();
+  const mode = await authMode();
+  const token = storedToken();
+  if (mode === 'open') document.querySelector('.topbar')!.after(openBanner());
+  if (mode === 'token' || (mode === 'unknown' && token)) {
+    document.getElementById('me')!.after(signOutButton(() => location.reload()));
+    if (!token || (mode === 'token' && expired(token))) {
+      showSignIn(token ? 'expired' : 'none');
+      return;
+    }
+    showMe(tokenIdentity(token), null);
+    document.querySelector('.home-head .muted')!.textContent = 'The documents your sign-in lets you open. Open one to write together in real time.';
+  } else {
+    // The name is asked for when a document is opened; here it only shows.
+    const id = loadIdentity();
+    if (id) showMe(id, () => {});
+  }
+  await loadDocs();
 }
 
-main();
+void main();

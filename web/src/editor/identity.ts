@@ -1,5 +1,6 @@
-// The user's name and colour: asked once in a small dialog and remembered
-// in localStorage, until real accounts arrive.
+// The user's name and colour in open mode: asked once in a small dialog
+// and remembered in localStorage. With tokens the server names the user
+// from the token (signin.ts), and the page only shows that name.
 
 export interface Identity {
   name: string;
@@ -132,19 +133,29 @@ export function askIdentity(current: Identity | null, cancellable = false): Prom
   });
 }
 
-/** showMe fills the page's #me chip with the identity; clicking it asks again. */
-export function showMe(id: Identity, onChange: (id: Identity) => void): void {
-  const chip = document.getElementById('me');
+/**
+ * showMe fills the page's #me chip with the identity; clicking it asks
+ * again. With onChange null the identity is the server's (from a token):
+ * the chip only shows it.
+ */
+export function showMe(id: Identity, onChange: ((id: Identity) => void) | null): void {
+  const chip = document.getElementById('me') as HTMLButtonElement | null;
   if (!chip) return;
   const paint = (who: Identity) => {
     const avatar = chip.querySelector<HTMLElement>('.avatar')!;
     avatar.textContent = initials(who.name);
     avatar.style.setProperty('--c', who.color);
     chip.querySelector('.me-name')!.textContent = who.name;
-    chip.title = `You are ${who.name}. Click to change your name or colour.`;
+    chip.title = onChange ? `You are ${who.name}. Click to change your name or colour.` : `Signed in as ${who.name}`;
   };
   paint(id);
   chip.hidden = false;
+  if (!onChange) {
+    chip.classList.add('signed-in');
+    chip.setAttribute('aria-disabled', 'true');
+    chip.onclick = null;
+    return;
+  }
   chip.onclick = async () => {
     const next = await askIdentity(id, true);
     if (next && (next.name !== id.name || next.color !== id.color)) {
