@@ -6,7 +6,7 @@ import type { CowriteHandle, MountOptions } from './types.js';
 
 export type {
   ChangeEvent, CowriteHandle, Delta, DeltaOp, ErrorEvent, EventMap, EventName, FrameMessage, MountOptions,
-  PresenceEvent, PresenceUser, ReadyEvent, State, StatusEvent, User,
+  PresenceEvent, PresenceUser, ReadyEvent, State, StatusEvent, TokenProvider, TokenReply, TokenRequest, User,
 } from './types.js';
 
 /**

@@ -38,6 +38,7 @@ function ensureStyles(base: string): void {
 export function statusEvent(s: Status): StatusEvent {
   const e: StatusEvent = { state: s.state as State, pending: s.pending };
   if (s.message) e.message = s.message;
+  if (s.code) e.code = s.code;
   return e;
 }
 
@@ -51,6 +52,9 @@ export function mount(element: HTMLElement, options: InternalMountOptions): Cowr
   if (!(element instanceof HTMLElement)) throw new Error('cowrite: mount needs an element');
   if (!options || typeof options.doc !== 'string' || !docPattern.test(options.doc)) {
     throw new Error('cowrite: doc must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with a dot');
+  }
+  if (options.token !== undefined && typeof options.token !== 'string' && typeof options.token !== 'function') {
+    throw new Error('cowrite: token must be a string or a function that returns one');
   }
   const server = serverBase(options.server ?? options.defaultServer ?? location.origin);
   if (options.css !== false) ensureStyles(server);

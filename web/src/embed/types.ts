@@ -24,6 +24,9 @@ export interface User {
   color?: string;
 }
 
+/** Returns the current token, fetched or cached by the host page. */
+export type TokenProvider = () => string | Promise<string>;
+
 export interface MountOptions {
   /** The Cowrite server's base URL, such as "https://cowrite.example.com". Default: the origin embed.js was loaded from. */
   server?: string;
@@ -35,8 +38,17 @@ export interface MountOptions {
   readOnly?: boolean;
   /** Show the formatting toolbar. Default true. */
   toolbar?: boolean;
-  /** Credentials for servers that want them, sent in the protocol's hello (never in a URL). */
-  token?: string;
+  /**
+   * Credentials for servers that want them (a JWT), sent in the protocol's
+   * hello, never in a URL. Either the token, or a function that returns the
+   * current one (a TokenProvider): the editor calls it before connecting,
+   * about a minute before the token's exp (and sends a newer token it
+   * returns on the live connection), and when the server ends the
+   * connection for an expired token. Return the same token while it is
+   * still good. A plain string is not refreshed: at its expiry the editor
+   * stops with status "error", code "token_expired".
+   */
+  token?: string | TokenProvider;
   /** Text shown while the document is empty. */
   placeholder?: string;
   /** Load the editor's style sheet (SERVER/embed.css) into the page. Default true. */
@@ -52,6 +64,13 @@ export interface StatusEvent {
   pending: number;
   /** A readable explanation, for error states. */
   message?: string;
+  /**
+   * Why the editor stopped, in the "error" state: "token_expired" (no
+   * newer token to be had), "revoked", "unauthorized", "not_found", ...
+   * Edits not yet saved stay in the browser and are sent by the next
+   * editor of the document that can connect.
+   */
+  code?: string;
 }
 
 export interface ReadyEvent {
@@ -102,6 +121,28 @@ export interface FrameMessage<K extends EventName = EventName> {
   doc: string;
   type: K;
   detail: EventMap[K];
+}
+
+/**
+ * The message an embed iframe opened with tokens=host (/embed/DOC?tokens=host)
+ * posts to its host page when it needs a token: before connecting, and
+ * before the current one expires. The host answers with a TokenReply.
+ */
+export interface TokenRequest {
+  source: 'cowrite';
+  doc: string;
+  type: 'token-request';
+  /** Echoed in the reply. */
+  id: number;
+}
+
+/** The host page's answer to a TokenRequest, posted to the iframe's window with the server's origin as target. */
+export interface TokenReply {
+  source: 'cowrite-host';
+  type: 'token';
+  id: number;
+  /** The current token; the same one while it is still good. */
+  token: string;
 }
 
 /** A mounted editor. */
