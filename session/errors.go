@@ -19,6 +19,15 @@ var ErrRoomFailed = errors.New("session: document closed after a store failure")
 // Config.MaxDocLen; it was not applied.
 var ErrTooLarge = errors.New("session: the document would exceed its size limit")
 
+// ErrBadClient reports a change whose client id or seq no WebSocket frame
+// could carry (PROTOCOL.md §2): a client id of 1 to 64 characters of
+// A-Z a-z 0-9 _ -, a seq of at most 2^53-1. It was not applied.
+var ErrBadClient = errors.New("session: client id must be 1 to 64 characters of A-Z a-z 0-9 _ - and seq at most 2^53-1")
+
+// ErrClientInUse reports a change whose client id another token user
+// holds in the document; it was not applied.
+var ErrClientInUse = errors.New("session: client id in use by another user")
+
 // docID is the pattern of document ids: 1 to 128 characters of A-Z a-z 0-9
 // . _ -, not starting with a dot.
 var docID = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)

@@ -131,13 +131,20 @@ func (m *Manager) Create(ctx context.Context, id, title string, initial ot.Delta
 
 // Submit sequences a change made by a program rather than a connection,
 // and returns it once durable. A change without a client id gets a fresh
-// one, so it is never taken for a resend.
-func (m *Manager) Submit(ctx context.Context, id string, c doc.Change) (doc.Sequenced, error) {
+// one, so it is never taken for a resend; one whose client id or seq a
+// WebSocket frame could not carry fails with ErrBadClient. user is the
+// token user who sends it ("" in open mode, or for the server's own
+// programs): a client id that another user holds in the document (see
+// room.owners) fails with ErrClientInUse.
+func (m *Manager) Submit(ctx context.Context, id, user string, c doc.Change) (doc.Sequenced, error) {
 	if !ValidDocID(id) {
 		return doc.Sequenced{}, ErrBadDocID
 	}
 	if c.Client == "" {
 		c.Client, c.Seq = "api-"+NewEpoch(), 1
+	}
+	if !validClientID(c.Client) || specSeq.checkUint(c.Seq) != "" {
+		return doc.Sequenced{}, ErrBadClient
 	}
 	if _, err := m.cfg.Store.Meta(ctx, id); err != nil {
 		return doc.Sequenced{}, err
@@ -149,7 +156,7 @@ func (m *Manager) Submit(ctx context.Context, id string, c doc.Change) (doc.Sequ
 	defer m.release(r)
 	reply := make(chan submitResult, 1)
 	c.Time = time.Now().UTC()
-	if !r.post(ctx, event{kind: evSubmit, change: c, reply: reply}) {
+	if !r.post(ctx, event{kind: evSubmit, change: c, user: user, reply: reply}) {
 		if err := ctx.Err(); err != nil {
 			return doc.Sequenced{}, err
 		}

@@ -41,6 +41,7 @@ type event struct {
 	submit Submit
 	sel    *Selection
 	change doc.Change        // evSubmit
+	user   string            // evSubmit: the token user who sends it
 	reply  chan submitResult // evSubmit, evDelete
 }
 
@@ -82,8 +83,17 @@ type room struct {
 	posting int
 
 	// Owned by run.
-	doc      *doc.Document
-	members  map[string]*member // by client id
+	doc     *doc.Document
+	members map[string]*member // by client id
+	// owners maps a client id to the token user that holds it: while it
+	// is a member, and while the document has its dedupe records, so
+	// entries are bounded by members plus doc's client records. Another
+	// user may neither join with it nor submit under it: that would hand
+	// them the owner's seq and dedupe records, put ops under the owner's
+	// id (which the owner's client takes for its own in a catch-up), and
+	// lock the owner out. Kept while the room is loaded; empty in open
+	// mode.
+	owners   map[string]string
 	lastSnap doc.Rev
 	log      zerolog.Logger
 	out      []output        // what to send once the current batch is durable
@@ -110,6 +120,7 @@ func newRoom(m *Manager, id string) *room {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		members: map[string]*member{},
+		owners:  map[string]string{},
 		log:     m.cfg.Logger.With().Str("doc", id).Logger(),
 	}
 }
@@ -290,7 +301,7 @@ func (r *room) handle(batch []event) bool {
 		case evOp:
 			r.op(ev.member, ev.submit)
 		case evSubmit:
-			r.submit(ev.change, ev.reply)
+			r.submit(ev.change, ev.user, ev.reply)
 		case evPresence:
 			r.setPresence(ev.member, ev.sel)
 		case evDelete:
@@ -376,7 +387,11 @@ func (r *room) overfills(c doc.Change) bool {
 	return true
 }
 
-func (r *room) submit(c doc.Change, reply chan submitResult) {
+func (r *room) submit(c doc.Change, user string, reply chan submitResult) {
+	if r.heldByOther(c.Client, user) {
+		reply <- submitResult{err: ErrClientInUse}
+		return
+	}
 	if r.overfills(c) {
 		reply <- submitResult{err: ErrTooLarge}
 		return
@@ -390,7 +405,25 @@ func (r *room) submit(c doc.Change, reply chan submitResult) {
 		r.fresh = append(r.fresh, s)
 		r.queue(output{frame: encode(remote(s))})
 	}
+	if user != "" {
+		r.owners[c.Client] = user
+	}
 	r.queue(output{reply: reply, result: submitResult{seq: s}})
+}
+
+// heldByOther reports whether client id is held by a token user other
+// than user (see owners). In open mode nobody holds anything.
+func (r *room) heldByOther(client, user string) bool {
+	owner, ok := r.owners[client]
+	return ok && owner != user
+}
+
+// forgetOwner forgets who holds a client id that left, unless the document
+// keeps dedupe records of it.
+func (r *room) forgetOwner(client string) {
+	if _, ok := r.doc.Client(client); !ok {
+		delete(r.owners, client)
+	}
 }
 
 func remote(s doc.Sequenced) *Remote {
@@ -498,8 +531,9 @@ func (r *room) send(mem *member, frame []byte) {
 
 func (r *room) join(mem *member) {
 	h := mem.hello
-	if old := r.members[h.Client]; old != nil && old.user != mem.user {
-		// A token does not let one user take over another's connection.
+	if old := r.members[h.Client]; (old != nil && old.user != mem.user) || r.heldByOther(h.Client, mem.user) {
+		// A token does not let one user take over another's connection,
+		// nor the seq and dedupe records of another's client id.
 		mem.peer.refuse(CodeUnauthorized, "client id in use by another user", CloseUnauthorized)
 		return
 	}
@@ -543,6 +577,9 @@ func (r *room) join(mem *member) {
 		}
 	}
 	r.members[h.Client] = mem
+	if mem.user != "" {
+		r.owners[h.Client] = mem.user
+	}
 	r.send(mem, encode(w))
 	if r.members[h.Client] != mem || mem.access != AccessEdit {
 		return // too slow for its own welcome, or a reader, never shown
@@ -587,6 +624,7 @@ func (r *room) leave(mem *member) {
 		return
 	}
 	delete(r.members, mem.hello.Client)
+	r.forgetOwner(mem.hello.Client)
 	if mem.access != AccessEdit {
 		return // never shown, so never gone
 	}

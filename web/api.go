@@ -187,10 +187,12 @@ func (srv *Server) postOp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, session.CodeBadMessage, "give client and seq together, or neither")
 		return
 	}
+	holder := ""
 	if user != nil {
 		req.Author = user.Name // who it is comes from the token
+		holder = user.User
 	}
-	s, err := srv.cfg.Manager.Submit(r.Context(), chi.URLParam(r, "id"), doc.Change{
+	s, err := srv.cfg.Manager.Submit(r.Context(), chi.URLParam(r, "id"), holder, doc.Change{
 		Client: req.Client, Seq: req.Seq, Base: *req.Rev, Delta: *req.Delta, Author: req.Author,
 	})
 	if err != nil {
@@ -253,6 +255,10 @@ func (srv *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, session.ErrBadDocID):
 		status, code, msg = http.StatusBadRequest, session.CodeBadDocID, err.Error()
+	case errors.Is(err, session.ErrBadClient):
+		status, code, msg = http.StatusBadRequest, session.CodeBadMessage, "client must be 1 to 64 characters of A-Z a-z 0-9 _ - and seq at most 2^53-1"
+	case errors.Is(err, session.ErrClientInUse):
+		status, code, msg = http.StatusForbidden, "forbidden", "this client id is in use by another user"
 	case errors.Is(err, doc.ErrNotFound):
 		status, code, msg = http.StatusNotFound, session.CodeNotFound, "no such document or revision"
 	case errors.Is(err, doc.ErrExists):

@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cowrite/cowrite/session"
+)
+
+// TestSecurity_RESTOpClientFitsTheWire checks that an op posted over REST
+// whose client id or seq could not be written in a WebSocket frame is
+// refused with 400 bad_message. Taken, it could be neither broadcast nor
+// carried in a catch-up welcome: its room would drop the op frame, and
+// every client catching up over it would wait for a welcome that never
+// comes.
+func TestSecurity_RESTOpClientFitsTheWire(t *testing.T) {
+	s := startServer(t, "", serverOpts{})
+	must(t, s.call(t, "POST", "/v1/docs", map[string]any{"id": "notes", "text": "hi"}), http.StatusCreated)
+	watcher, w := s.rawJoin(t, "notes", session.Hello{Client: "watcher", Rev: -1})
+
+	for _, tt := range []struct {
+		name   string
+		client string
+		seq    uint64
+	}{
+		{"client_with_a_space", "a b", 1},
+		{"client_with_a_dot", "bot.1", 1},
+		{"client_over_64_bytes", strings.Repeat("a", 65), 1},
+		{"seq_over_2^53-1", "bot", 1 << 53},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := map[string]any{"rev": 0, "delta": map[string]any{"ops": []any{map[string]any{"insert": "x"}}}, "client": tt.client, "seq": tt.seq}
+			mustFail(t, s.call(t, "POST", "/v1/docs/notes/ops", body), http.StatusBadRequest, session.CodeBadMessage)
+		})
+	}
+
+	must(t, s.call(t, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 0, "client": "bot", "seq": 1,
+		"delta": map[string]any{"ops": []any{map[string]any{"insert": "x"}}}}), http.StatusOK)
+	if op := expect[session.Remote](watcher); op.Rev != 1 || op.Client != "bot" {
+		t.Fatalf("watcher got op %+v, want rev 1 from bot", op)
+	}
+	_, late := s.rawJoin(t, "notes", session.Hello{Client: "late", Rev: 0, Epoch: w.Epoch})
+	if late.Rev != 1 || len(late.Ops) != 1 {
+		t.Fatalf("catch-up welcome %+v, want the one op", late)
+	}
+	if d, _ := s.content(t, "notes"); d.Text() != "xhi" {
+		t.Fatalf("content %q, want %q", d.Text(), "xhi")
+	}
+}
+
+// TestSecurity_ClientIDBelongsToItsUser checks that, with tokens, a
+// co-editor who learnt another user's client id from presence cannot use
+// it: neither by joining with it while its owner is away (which would hand
+// them the owner's dedupe records, let them send ops that the owner's
+// client takes for its own on reconnect, and lock the owner out with 4001)
+// nor by posting REST ops under it. The owner gets back in.
+func TestSecurity_ClientIDBelongsToItsUser(t *testing.T) {
+	s := startAuthServer(t)
+	edit := map[string]any{"notes": "edit"}
+	annTok := mint(t, "ann", "Ann", edit, nil)
+	malTok := mint(t, "mal", "Mal", edit, nil)
+
+	// Mal stays in the document, so it stays open, and learns Ann's id.
+	mal, _ := s.rawJoin(t, "notes", session.Hello{Client: "mal-1", Rev: -1, Token: malTok})
+	ann, w := s.rawJoin(t, "notes", session.Hello{Client: "ann-tab", Rev: -1, Token: annTok})
+	if p := expect[session.Presence](mal); p.Client != "ann-tab" {
+		t.Fatalf("mal saw presence %+v", p)
+	}
+	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("ann's line")})
+	expect[session.Ack](ann)
+	ann.ws.Close()
+	expect[session.Leave](mal)
+
+	// While Ann is away, Mal tries her client id.
+	r := s.rawDial(t, "notes")
+	r.send(&session.Hello{Version: session.ProtocolVersion, Client: "ann-tab", Rev: 1, Epoch: w.Epoch, Token: malTok})
+	if code, errs := r.closed(); code != session.CloseUnauthorized || len(errs) != 1 || errs[0].Code != session.CodeUnauthorized {
+		t.Fatalf("mal's hello with ann's client id: close %d, errors %+v; want %d and one %s", code, errs, session.CloseUnauthorized, session.CodeUnauthorized)
+	}
+	for _, seq := range []uint64{2, 1 << 50} {
+		got := s.callAs(t, malTok, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 1, "client": "ann-tab", "seq": seq,
+			"delta": map[string]any{"ops": []any{map[string]any{"insert": "mal was here "}}}})
+		if got.status != http.StatusForbidden {
+			t.Fatalf("mal's REST op as ann-tab seq %d: HTTP %d %s, want 403", seq, got.status, got.body)
+		}
+	}
+
+	// Ann reconnects: her records are hers, and her next op goes through.
+	ann, w = s.rawJoin(t, "notes", session.Hello{Client: "ann-tab", Rev: 1, Epoch: w.Epoch, Token: annTok})
+	if w.Seq != 1 || w.Rev != 1 || len(w.Ops) != 0 {
+		t.Fatalf("ann's welcome %+v, want seq 1 at rev 1 with nothing to catch up", w)
+	}
+	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText("more ")})
+	if a := expect[session.Ack](ann); a.Seq != 2 || a.Rev != 2 {
+		t.Fatalf("ann's ack %+v", a)
+	}
+	// Her own REST ops under her client id are hers to send.
+	must(t, s.callAs(t, annTok, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 2, "client": "ann-tab", "seq": 3,
+		"delta": map[string]any{"ops": []any{map[string]any{"insert": "! "}}}}), http.StatusOK)
+	if d, _ := s.content(t, "notes"); d.Text() != "! more ann's line" {
+		t.Fatalf("content %q", d.Text())
+	}
+}
