@@ -11,7 +11,7 @@ import (
 )
 
 // commands are the subcommands whose flags the README must document.
-var commands = []string{"serve", "bench", "backup", "restore", "export", "import", "token"}
+var commands = []string{"serve", "bench", "backup", "restore", "export", "import", "token", "healthcheck"}
 
 // flagsOf returns the flags a subcommand prints for -h.
 func flagsOf(t *testing.T, cmd string) []string {
