@@ -4,6 +4,7 @@
 //	cowrite serve [flags]   run the server (the default command)
 //	cowrite bench [flags]   measure a server under load (see the README)
 //	cowrite backup --data DIR --out FILE     back up a stopped store
+//	cowrite backup --url URL --out FILE      back up a running server (admin token in $COWRITE_TOKEN or --token-file)
 //	cowrite restore --data DIR --in FILE     restore a backup into an empty store
 //	cowrite export --data DIR --doc ID --format txt|html|md|json [--rev N] [--out FILE]
 //	cowrite import --data DIR --doc ID [--format txt|md|json] FILE
@@ -414,20 +415,45 @@ func progressBar(what string) (func(done, total int64), func()) {
 		}
 }
 
-// backup writes a backup of a stopped store.
+// backup writes a backup of a stopped store, or with --url fetches one
+// from a running server.
 func backup(args []string) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	data := fs.String("data", "./data", "data directory of a stopped server")
 	out := fs.String("out", "", "backup file to write (- for standard output)")
+	base := fs.String("url", "", "base URL of a running server (http://host:8080) to back up online instead of --data")
+	tokenFile := fs.String("token-file", "", "with --url: file holding a server admin's token (default: $COWRITE_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	const usage = "usage: cowrite backup --data DIR --out FILE, or cowrite backup --url http://HOST:PORT [--token-file F] --out FILE"
 	if *out == "" || fs.NArg() > 0 {
-		return errors.New("usage: cowrite backup --data DIR --out FILE")
+		return errors.New(usage)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	store, err := openOffline(ctx, "backup", *data)
+	if *base != "" {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "data" })
+		if given {
+			return errors.New("backup: give --data or --url, not both\n" + usage)
+		}
+		tok, err := adminToken("backup", *tokenFile)
+		if err != nil {
+			return err
+		}
+		return backupOnline(ctx, *base, tok, *out)
+	}
+	if *tokenFile != "" {
+		return errors.New("backup: --token-file goes with --url\n" + usage)
+	}
+	if *data == "" {
+		return errors.New("backup: --data is required")
+	}
+	store, err := persist.Open(ctx, persist.Options{Dir: *data})
+	if errors.Is(err, persist.ErrLocked) {
+		return fmt.Errorf("backup: %w: a running server has it; back it up online with --url http://HOST:PORT and a server admin's token (--token-file or $COWRITE_TOKEN), or stop the server first", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cowrite/cowrite/web"
+)
+
+// adminToken returns the server admin's token for an online command: the
+// content of file when given, else $COWRITE_TOKEN. The token is never
+// taken from the command line, where other users of the machine see it.
+func adminToken(cmd, file string) (string, error) {
+	tok := os.Getenv("COWRITE_TOKEN")
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: read token: %w", cmd, err)
+		}
+		tok = string(b)
+	}
+	if tok = strings.TrimSpace(tok); tok == "" {
+		return "", fmt.Errorf("%s: --url needs a server admin's token in --token-file or $COWRITE_TOKEN (cowrite token --secret-file S --sub ops --doc '*=admin' --ttl 10m)", cmd)
+	}
+	return tok, nil
+}
+
+// backupOnline fetches a backup of the running server at base (GET
+// /v1/admin/backup) into out, drawing the bytes received on stderr. As
+// offline, the backup is written beside out and renamed once whole: the
+// server confirms it with the trailer web.BackupTrailer, and a download
+// that breaks off or ends without "ok" leaves no file. With out "-" it is
+// written to standard output, and only the exit status tells a failure.
+func backupOnline(ctx context.Context, base, token, out string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("backup: --url %q: want http://host:port or https://host", base)
+	}
+	u = u.JoinPath("/v1/admin/backup")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("backup: %s: %s", u, refusal(resp))
+	}
+
+	var f *os.File
+	w := io.Writer(os.Stdout)
+	if out != "-" {
+		f, err = os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		w = f
+	}
+	bar := progressbar.DefaultBytes(-1, "backup")
+	n, err := io.Copy(io.MultiWriter(w, bar), resp.Body)
+	bar.Finish()
+	if err != nil {
+		return fmt.Errorf("backup: download broke off after %d bytes: %w", n, err)
+	}
+	switch status := resp.Trailer.Get(web.BackupTrailer); status {
+	case "ok":
+	case "":
+		return fmt.Errorf("backup: the download ended after %d bytes without the server's %s trailer: it is incomplete, or something between (a proxy) dropped the trailer; back up from the server's own address", n, web.BackupTrailer)
+	default:
+		return fmt.Errorf("backup: the server failed after %d bytes (%s: %s); see its log", n, web.BackupTrailer, status)
+	}
+	if f == nil {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(f.Name(), out); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
+// refusal describes a response other than 200 from an admin endpoint,
+// from its JSON error when it has one.
+func refusal(resp *http.Response) string {
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if json.Unmarshal(b, &body) != nil || body.Error.Code == "" {
+		return resp.Status
+	}
+	msg := fmt.Sprintf("%s: %s (%s)", resp.Status, body.Error.Message, body.Error.Code)
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		msg += "; is the token signed with the server's key, and unexpired?"
+	case http.StatusNotFound:
+		if body.Error.Code == "no_admin" {
+			msg += "; a server in open mode is backed up by stopping it and running cowrite backup --data"
+		}
+	}
+	return msg
+}
