@@ -152,7 +152,9 @@ function reasonOf(code: string | undefined): SignInReason | null {
     case 'revoked':
       return 'revoked';
     case 'unauthorized':
-      return 'refused';
+      // A token kept from before that has simply run out (the page was
+      // opened offline, or left open) was refused for that.
+      return expired(storedToken()) ? 'expired' : 'refused';
     default:
       return null;
   }
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
   if (mode === 'open') topbar.after(openBanner());
   const withToken = mode === 'token' || (mode === 'unknown' && token !== '');
   if (withToken) {
-    document.getElementById('me')!.after(signOutButton(() => location.reload()));
+    if (token) document.getElementById('me')!.after(signOutButton(() => location.reload()));
     if (!token || (mode === 'token' && expired(token))) {
       showSignIn(token ? 'expired' : 'none', false);
       return;

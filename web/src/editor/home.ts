@@ -93,7 +93,8 @@ async function loadDocs(): Promise<void> {
   try {
     const res = await fetch('/v1/docs', { headers: { Accept: 'application/json', ...bearer() } });
     if (res.status === 401) {
-      showSignIn(storedToken() ? 'refused' : 'none');
+      const t = storedToken();
+      showSignIn(!t ? 'none' : expired(t) ? 'expired' : 'refused');
       return;
     }
     if (!res.ok) throw new Error(`the server answered ${res.status}`);
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
   const token = storedToken();
   if (mode === 'open') document.querySelector('.topbar')!.after(openBanner());
   if (mode === 'token' || (mode === 'unknown' && token)) {
-    document.getElementById('me')!.after(signOutButton(() => location.reload()));
+    if (token) document.getElementById('me')!.after(signOutButton(() => location.reload()));
     if (!token || (mode === 'token' && expired(token))) {
       showSignIn(token ? 'expired' : 'none');
       return;
