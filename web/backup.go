@@ -37,13 +37,9 @@ func (srv *Server) backup(w http.ResponseWriter, r *http.Request) {
 	}
 	defer srv.backingUp.Store(false)
 
-	// A backup takes as long as the store is large: no write deadline.
-	if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		hlog.FromRequest(r).Warn().Err(err).Msg("backup: clear write deadline")
-	}
 	start := time.Now()
 	name := "cowrite-" + start.UTC().Format("20060102T150405Z") + ".backup"
-	bw := &backupWriter{w: w, start: func() {
+	bw := &backupWriter{w: w, rc: http.NewResponseController(w), start: func() {
 		h := w.Header()
 		h.Set("Content-Type", "application/octet-stream")
 		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
@@ -51,6 +47,8 @@ func (srv *Server) backup(w http.ResponseWriter, r *http.Request) {
 		h.Set("Trailer", BackupTrailer)
 		w.WriteHeader(http.StatusOK)
 	}}
+	// The connection may serve more requests: leave it no deadline of ours.
+	defer bw.rc.SetWriteDeadline(time.Time{})
 	log := hlog.FromRequest(r)
 	err := srv.cfg.Backup(r.Context(), bw)
 	if err != nil {
@@ -67,10 +65,18 @@ func (srv *Server) backup(w http.ResponseWriter, r *http.Request) {
 	log.Info().Str("admin", admin.User).Int64("bytes", bw.n).Dur("took", time.Since(start)).Msg("online backup taken")
 }
 
+// backupStall is how long one write of a backup may take. A backup takes
+// as long as the store is large, so the server's write timeout, if any,
+// is replaced by this deadline on each write: a client that stops reading
+// does not hold the read transaction, and the one backup slot, for ever.
+const backupStall = time.Minute
+
 // backupWriter sends the response's headers with its first bytes, so that
-// a backup that fails before writing anything gets an error status.
+// a backup that fails before writing anything gets an error status, and
+// gives each write a deadline of its own.
 type backupWriter struct {
 	w       http.ResponseWriter
+	rc      *http.ResponseController
 	start   func()
 	started bool
 	n       int64
@@ -86,6 +92,9 @@ func (bw *backupWriter) begin() {
 
 func (bw *backupWriter) Write(p []byte) (int, error) {
 	bw.begin()
+	if err := bw.rc.SetWriteDeadline(time.Now().Add(backupStall)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, err
+	}
 	n, err := bw.w.Write(p)
 	bw.n += int64(n)
 	return n, err
