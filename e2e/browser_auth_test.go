@@ -143,7 +143,7 @@ func TestBrowser_AuthOpenBanner(t *testing.T) {
 	requireAssets(t, base)
 	const want = "Open mode: anyone who can reach this server can read and edit every document."
 	tb := newBrowser(t, "open").open(base + "/")
-	tb.waitFor("the banner", `document.getElementById('open-banner')?.offsetParent !== null`)
+	tb.waitFor("the banner", `document.getElementById('open-banner')?.offsetParent`)
 	if got := eval[string](tb, `document.getElementById('open-banner').textContent`); got != want {
 		t.Errorf("home banner %q", got)
 	}
