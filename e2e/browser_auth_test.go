@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -47,7 +48,18 @@ func serverText(t *testing.T, s *server, id string) string {
 	return strings.TrimSuffix(d.Text(), "\n")
 }
 
-// signInPanel waits for the sign-in panel with the given reason.
+// shoot saves a screenshot when $COWRITE_SCREENSHOTS is set.
+func (tb *tab) shoot(name string) {
+	tb.t.Helper()
+	if dir := os.Getenv("COWRITE_SCREENSHOTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.t.Fatal(err)
+		}
+		tb.screenshot(dir, name)
+	}
+}
+
+// waitSignIn waits for the sign-in panel with the given reason.
 func (tb *tab) waitSignIn(reason string) {
 	tb.t.Helper()
 	tb.waitFor("the sign-in panel ("+reason+")",
@@ -70,6 +82,7 @@ func TestBrowser_AuthLink(t *testing.T) {
 	if got := eval[string](tb, `localStorage.getItem('cowrite.token')`); got != tok {
 		t.Errorf("stored token %.20q…, want the link's", got)
 	}
+	tb.shoot("auth-link-editor")
 	if got := eval[string](tb, `document.querySelector('#me .me-name').textContent`); got != "Ann Token" {
 		t.Errorf("name shown %q, want the token's", got)
 	}
@@ -110,6 +123,7 @@ func TestBrowser_AuthNoToken(t *testing.T) {
 	base := s.http.URL
 	tb := newBrowser(t, "nobody").open(base + "/d/team-notes")
 	tb.waitSignIn("none")
+	tb.shoot("auth-signin-editor")
 	if got := eval[string](tb, `document.querySelector('#signin h2').textContent`); got != "Sign-in needed" {
 		t.Errorf("panel title %q", got)
 	}
@@ -147,6 +161,7 @@ func TestBrowser_AuthOpenBanner(t *testing.T) {
 	if got := eval[string](tb, `document.getElementById('open-banner').textContent`); got != want {
 		t.Errorf("home banner %q", got)
 	}
+	tb.shoot("auth-open-home")
 	tb.navigate(base + "/d/open-notes")
 	tb.identify("Olive", 0)
 	tb.waitEditable()
@@ -172,6 +187,7 @@ func TestBrowser_AuthExpiry(t *testing.T) {
 	tb.waitStatus("Saved")
 
 	tb.waitSignIn("expired")
+	tb.shoot("auth-expired")
 	if got := eval[string](tb, `cowriteEditor.quill.getText()`); got != "Typed before expiry.\n" {
 		t.Errorf("the stopped editor shows %q", got)
 	}

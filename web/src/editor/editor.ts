@@ -50,6 +50,10 @@ export function statusText(s: Status): string {
     case 'read-only':
       return 'Read only';
     case 'error':
+      // Sign-in stops are explained by the sign-in panel; the status only names them.
+      if (s.code === 'token_expired') return 'Sign-in expired';
+      if (s.code === 'revoked') return 'Access withdrawn';
+      if (s.code === 'unauthorized') return 'Not signed in';
       return s.message ? `Error: ${s.message}` : 'Error';
     default:
       return String(s.state);
