@@ -8,7 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import Delta from 'quill-delta';
 
-import { CowriteClient, MemoryJournal, tokenExpiry } from '../src/client/index.js';
+import { CowriteClient, MemoryJournal, tokenClaims, tokenExpiry } from '../src/client/index.js';
 import type { ClientOptions, ErrorEvent } from '../src/client/index.js';
 import { pendingOf } from '../src/client/state.js';
 import { FakeLocks, MiniServer, tick, until } from './fakes.js';
@@ -59,6 +59,14 @@ describe('tokens', () => {
     for (const bad of ['', 'abc', 'a.b.c', 'a.!!!.c', `x.${btoa('[1]')}.y`, `x.${btoa('{"exp":"soon"}')}.y`, 'a.b.c.d']) {
       assert.equal(tokenExpiry(bad), null, bad);
     }
+  });
+
+  it('reads a JWT payload in UTF-8, and only objects', () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ sub: 'zoe', name: 'Zoë 文' }));
+    const payload = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    assert.deepEqual(tokenClaims(`x.${payload}.y`), { sub: 'zoe', name: 'Zoë 文' });
+    assert.equal(tokenClaims(`x.${btoa('"text"')}.y`), null);
+    assert.equal(tokenClaims(`x.${btoa('null')}.y`), null);
   });
 
   it('asks the provider for every hello', async () => {
