@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/cowrite/cowrite/persist"
 	"github.com/cowrite/cowrite/web"
 )
 
@@ -37,8 +38,9 @@ func adminToken(cmd, file string) (string, error) {
 // backupOnline fetches a backup of the running server at base (GET
 // /v1/admin/backup) into out, drawing the bytes received on stderr. As
 // offline, the backup is written beside out and renamed once whole: the
-// server confirms it with the trailer web.BackupTrailer, and a download
-// that breaks off or ends without "ok" leaves no file. With out "-" it is
+// bytes are verified as they arrive (persist.VerifyBackup), a server that
+// failed midway says so in the trailer web.BackupTrailer, and a download
+// that breaks off, fails or does not verify leaves no file. With out "-" it is
 // written to standard output, and only the exit status tells a failure.
 func backupOnline(ctx context.Context, base, token, out string) error {
 	u, err := url.Parse(base)
@@ -71,18 +73,30 @@ func backupOnline(ctx context.Context, base, token, out string) error {
 		defer f.Close()
 		w = f
 	}
+	// The backup is checked as it arrives: its frames' checksums and end
+	// frame tell a whole backup from a cut one, whatever the proxies on
+	// the way do with the server's trailer.
+	pr, pw := io.Pipe()
+	verified := make(chan error, 1)
+	go func() {
+		_, err := persist.VerifyBackup(pr)
+		pr.CloseWithError(err) // unblocks the copy if verification stopped early
+		io.Copy(io.Discard, pr)
+		verified <- err
+	}()
 	bar := progressbar.DefaultBytes(-1, "backup")
-	n, err := io.Copy(io.MultiWriter(w, bar), resp.Body)
+	n, err := io.Copy(io.MultiWriter(w, bar, pw), resp.Body)
+	pw.CloseWithError(err)
 	bar.Finish()
+	verr := <-verified
+	if status := resp.Trailer.Get(web.BackupTrailer); status != "" && status != "ok" {
+		return fmt.Errorf("backup: the server failed after %d bytes (%s: %s); see its log", n, web.BackupTrailer, status)
+	}
 	if err != nil {
 		return fmt.Errorf("backup: download broke off after %d bytes: %w", n, err)
 	}
-	switch status := resp.Trailer.Get(web.BackupTrailer); status {
-	case "ok":
-	case "":
-		return fmt.Errorf("backup: the download ended after %d bytes without the server's %s trailer: it is incomplete, or something between (a proxy) dropped the trailer; back up from the server's own address", n, web.BackupTrailer)
-	default:
-		return fmt.Errorf("backup: the server failed after %d bytes (%s: %s); see its log", n, web.BackupTrailer, status)
+	if verr != nil {
+		return fmt.Errorf("backup: the %d bytes received are not a whole backup: %w", n, verr)
 	}
 	if f == nil {
 		return nil

@@ -400,8 +400,8 @@ func TestBinaryBackup_auth(t *testing.T) {
 }
 
 // TestBinaryBackup_incomplete points cowrite backup --url at servers that
-// send a real backup only in part, or without confirming it: the command
-// fails and leaves no file.
+// send a real backup only in part, damaged, or with the server's failure
+// in the trailer: the command fails and leaves no file.
 func TestBinaryBackup_incomplete(t *testing.T) {
 	cowriteBinary(t) // built once for every case
 	// A real backup, of a store with one document.
@@ -425,11 +425,19 @@ func TestBinaryBackup_incomplete(t *testing.T) {
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler) // close the connection mid-body
 		}},
-		{name: "no_trailer", says: "without the server's", serve: func(w http.ResponseWriter) {
+		// A proxy that drops trailers: the bytes alone must tell.
+		{name: "half_without_trailer", says: "not a whole backup", serve: func(w http.ResponseWriter) {
 			w.Write(whole.Bytes()[:whole.Len()/2])
 		}},
-		{name: "whole_without_trailer", says: "without the server's", serve: func(w http.ResponseWriter) {
-			w.Write(whole.Bytes())
+		{name: "all_but_the_last_byte", says: "not a whole backup", serve: func(w http.ResponseWriter) {
+			w.Header().Set("Trailer", "X-Cowrite-Backup")
+			w.Write(whole.Bytes()[:whole.Len()-1])
+			w.Header().Set("X-Cowrite-Backup", "ok")
+		}},
+		{name: "damaged", says: "not a whole backup", serve: func(w http.ResponseWriter) {
+			b := bytes.Clone(whole.Bytes())
+			b[len(b)/2] ^= 0x55
+			w.Write(b)
 		}},
 		{name: "trailer_error", says: "server failed", serve: func(w http.ResponseWriter) {
 			w.Header().Set("Trailer", "X-Cowrite-Backup")
@@ -456,18 +464,24 @@ func TestBinaryBackup_incomplete(t *testing.T) {
 			onlyFiles(t, dir)
 		})
 	}
-	// The same server, sending it whole and confirmed: the file is the
-	// backup, byte for byte.
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Trailer", "X-Cowrite-Backup")
-		w.Write(whole.Bytes())
-		w.Header().Set("X-Cowrite-Backup", "ok")
-	}))
-	defer ts.Close()
-	dir := t.TempDir()
-	mustCLI(t, []string{"COWRITE_TOKEN=tok"}, "backup", "--url", ts.URL, "--out", filepath.Join(dir, "b"))
-	if b, err := os.ReadFile(filepath.Join(dir, "b")); err != nil || !bytes.Equal(b, whole.Bytes()) {
-		t.Errorf("backup file differs from what was sent (%v)", err)
+	// Sent whole, confirmed or not (a proxy may drop the trailer): the
+	// file is the backup, byte for byte.
+	for _, trailer := range []bool{true, false} {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if trailer {
+				w.Header().Set("Trailer", "X-Cowrite-Backup")
+			}
+			w.Write(whole.Bytes())
+			if trailer {
+				w.Header().Set("X-Cowrite-Backup", "ok")
+			}
+		}))
+		dir := t.TempDir()
+		mustCLI(t, []string{"COWRITE_TOKEN=tok"}, "backup", "--url", ts.URL, "--out", filepath.Join(dir, "b"))
+		if b, err := os.ReadFile(filepath.Join(dir, "b")); err != nil || !bytes.Equal(b, whole.Bytes()) {
+			t.Errorf("trailer %v: backup file differs from what was sent (%v)", trailer, err)
+		}
+		ts.Close()
 	}
 }
 

@@ -25,13 +25,17 @@ import (
 //	header  {k: "h", v: 1, t: time taken (Unix ns)}
 //	doc     {k: "d", i: id, m: metadata record}
 //	record  {k: "r", i: id, x: key suffix after r <id> 0x00, b: record}
-//	end     {k: "e", d: documents, r: records}
+//	revoked {k: "v", x: key suffix after v, b: record}      (version 2)
+//	end     {k: "e", d: documents, r: records, n: revocations}
 //
 // Records are the store's own records (record.go), byte for byte. A
 // document's doc frame comes first, then each of its records in key order:
-// client records, ops in revision order, snapshots in revision order. The
-// end frame's counts make a truncated backup an error rather than a
-// smaller store.
+// client records, ops in revision order, snapshots in revision order.
+// After the documents come the revoked users and sessions (revoke.go), so
+// that a restored server refuses the tokens the old one refused. The end
+// frame's counts make a truncated backup an error rather than a smaller
+// store, and nothing may follow it. Version 1 backups have no revocations;
+// Restore reads both versions.
 //
 // Backup reads everything in one read transaction, at one read timestamp:
 // it sees every commit before it whole and nothing of a commit after it,
@@ -42,8 +46,9 @@ import (
 // backupMagic starts every backup.
 const backupMagic = "COWRITE-BACKUP\n"
 
-// backupVersion is the version of the backup format written.
-const backupVersion = 1
+// backupVersion is the version of the backup format written; Restore
+// reads versions 1 to backupVersion.
+const backupVersion = 2
 
 // maxBackupFrame bounds a frame that Restore reads: a record is at most a
 // value-log file (DefaultValueLogFileSize unless configured larger), plus
@@ -68,6 +73,7 @@ type backupFrame struct {
 	Value   []byte `msgpack:"b,omitempty"`
 	Docs    int64  `msgpack:"d,omitempty"`
 	Records int64  `msgpack:"r,omitempty"`
+	Revoked int64  `msgpack:"n,omitempty"`
 }
 
 // Backup writes every document of the store (metadata, ops, snapshots
@@ -136,7 +142,11 @@ func (s *Store) Backup(ctx context.Context, w io.Writer, progress func(done, tot
 			}
 			it.Close()
 		}
-		if err := fw.write(&backupFrame{Kind: "e", Docs: int64(len(ids)), Records: records}); err != nil {
+		revoked, err := backupRevocations(ctx, txn, fw)
+		if err != nil {
+			return err
+		}
+		if err := fw.write(&backupFrame{Kind: "e", Docs: int64(len(ids)), Records: records, Revoked: revoked}); err != nil {
 			return err
 		}
 		progress(done, total)
@@ -149,6 +159,28 @@ func (s *Store) Backup(ctx context.Context, w io.Writer, progress func(done, tot
 		return fmt.Errorf("backup: %w", err)
 	}
 	return nil
+}
+
+// backupRevocations writes a frame for every revocation and returns how
+// many it wrote.
+func backupRevocations(ctx context.Context, txn *badger.Txn, fw *frameWriter) (int64, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixRevoked}, PrefetchValues: true})
+	defer it.Close()
+	var n int64
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return n, storageErr(err)
+		}
+		if err := fw.write(&backupFrame{Kind: "v", Suffix: it.Item().KeyCopy(nil)[1:], Value: v}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // backupIndex returns, in one read, the ids of the documents to back up
@@ -290,8 +322,8 @@ func (s *Store) Restore(ctx context.Context, r io.Reader, progress func(done, to
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	if f.Kind != "h" || f.Version != backupVersion {
-		return fmt.Errorf("restore: %w: header kind %q version %d, want version %d", ErrBackupFormat, f.Kind, f.Version, backupVersion)
+	if f.Kind != "h" || f.Version < 1 || f.Version > backupVersion {
+		return fmt.Errorf("restore: %w: header kind %q version %d, want version 1 to %d", ErrBackupFormat, f.Kind, f.Version, backupVersion)
 	}
 	var (
 		cur           *restoreDoc
@@ -299,6 +331,7 @@ func (s *Store) Restore(ctx context.Context, r io.Reader, progress func(done, to
 		done          int64
 		lastID        string
 		ended         bool
+		revoked       []entry
 	)
 	flush := func() error {
 		if cur == nil {
@@ -346,11 +379,25 @@ func (s *Store) Restore(ctx context.Context, r io.Reader, progress func(done, to
 			if done%1024 == 0 {
 				progress(done, -1)
 			}
+		case "v":
+			if err := flush(); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			key := append([]byte{prefixRevoked}, f.Suffix...)
+			if _, err := decodeRevocation(key, f.Value); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			revoked = append(revoked, entry{key: key, value: f.Value})
+			done++
 		case "e":
-			if f.Docs != docs || f.Records != records {
-				return fmt.Errorf("restore: %w: end says %d documents and %d records, read %d and %d", ErrBackupFormat, f.Docs, f.Records, docs, records)
+			if f.Docs != docs || f.Records != records || f.Revoked != int64(len(revoked)) {
+				return fmt.Errorf("restore: %w: end says %d documents, %d records and %d revocations, read %d, %d and %d",
+					ErrBackupFormat, f.Docs, f.Records, f.Revoked, docs, records, len(revoked))
 			}
 			if err := flush(); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			if err := s.restoreChunk(ctx, &restoreDoc{ents: revoked}); err != nil {
 				return fmt.Errorf("restore: %w", err)
 			}
 			ended = true
@@ -507,4 +554,74 @@ func (s *Store) restoreDoc(ctx context.Context, d *restoreDoc) error {
 		return fmt.Errorf("restore %s: %w", id, err)
 	}
 	return nil
+}
+
+// BackupSummary describes a backup that VerifyBackup read whole.
+type BackupSummary struct {
+	Version int       // of the format
+	Taken   time.Time // when the backup began
+	Docs    int64     // documents
+	Records int64     // their records, metadata not included
+	Revoked int64     // revoked users and sessions
+}
+
+// VerifyBackup reads a backup to its end without restoring it, and fails
+// with an error wrapping ErrBackupFormat unless it is whole: the header of
+// a version Restore reads, every frame intact (its checksum) and in its
+// place, the counts of the end frame equal to what came before it, and
+// nothing after that. It does not decode the records themselves: Restore
+// checks each as it writes it. A backup that passes was not truncated or
+// damaged on its way from Backup.
+func VerifyBackup(r io.Reader) (BackupSummary, error) {
+	var sum BackupSummary
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic := make([]byte, len(backupMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != backupMagic {
+		return sum, fmt.Errorf("%w: no backup header", ErrBackupFormat)
+	}
+	fr := &frameReader{r: br, n: int64(len(backupMagic))}
+	f, err := fr.read()
+	if err != nil {
+		return sum, err
+	}
+	if f.Kind != "h" || f.Version < 1 || f.Version > backupVersion {
+		return sum, fmt.Errorf("%w: header kind %q version %d, want version 1 to %d", ErrBackupFormat, f.Kind, f.Version, backupVersion)
+	}
+	sum.Version, sum.Taken = f.Version, time.Unix(0, f.Time).UTC()
+	var cur string
+	for {
+		f, err := fr.read()
+		if err != nil {
+			return sum, err
+		}
+		switch {
+		case f.Kind == "d" && sum.Revoked == 0:
+			if !validID(f.ID) || (sum.Docs > 0 && f.ID <= cur) {
+				return sum, fmt.Errorf("%w: document id %q out of place", ErrBackupFormat, f.ID)
+			}
+			cur = f.ID
+			sum.Docs++
+		case f.Kind == "r" && sum.Revoked == 0:
+			if sum.Docs == 0 || f.ID != cur {
+				return sum, fmt.Errorf("%w: record of %q outside its document", ErrBackupFormat, f.ID)
+			}
+			sum.Records++
+		case f.Kind == "v" && sum.Version >= 2:
+			sum.Revoked++
+		case f.Kind == "e":
+			if f.Docs != sum.Docs || f.Records != sum.Records || f.Revoked != sum.Revoked {
+				return sum, fmt.Errorf("%w: end says %d documents, %d records and %d revocations, read %d, %d and %d",
+					ErrBackupFormat, f.Docs, f.Records, f.Revoked, sum.Docs, sum.Records, sum.Revoked)
+			}
+			if _, err := br.Peek(1); !errors.Is(err, io.EOF) {
+				if err != nil {
+					return sum, err
+				}
+				return sum, fmt.Errorf("%w: bytes after the end frame", ErrBackupFormat)
+			}
+			return sum, nil
+		default:
+			return sum, fmt.Errorf("%w: frame kind %q out of place at byte %d", ErrBackupFormat, f.Kind, fr.n)
+		}
+	}
 }

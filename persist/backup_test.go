@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cowrite/cowrite/doc"
 	"github.com/cowrite/cowrite/ot"
@@ -52,6 +53,13 @@ func TestStore_BackupRestore(t *testing.T) {
 	ctx := context.Background()
 	src := open(t, t.TempDir())
 	ids := fill(t, src, 5, 40)
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	revs := []persist.Revocation{{User: "ann", At: at}, {Session: "s-1", At: at.Add(time.Minute)}}
+	for _, r := range revs {
+		if err := src.Revoke(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	var buf bytes.Buffer
 	var calls, lastDone, lastTotal int64
@@ -63,9 +71,20 @@ func TestStore_BackupRestore(t *testing.T) {
 		t.Errorf("progress: %d calls, last %d of %d", calls, lastDone, lastTotal)
 	}
 
+	sum, err := persist.VerifyBackup(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if sum.Docs != int64(len(ids)) || sum.Revoked != int64(len(revs)) || sum.Records == 0 || sum.Version != 2 {
+		t.Errorf("verify: %+v", sum)
+	}
+
 	dst := open(t, t.TempDir())
 	if err := dst.Restore(ctx, bytes.NewReader(buf.Bytes()), nil); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := dst.Revocations(ctx); err != nil || len(got) != len(revs) || got[0] != revs[1] || got[1] != revs[0] {
+		t.Errorf("restored revocations %+v (%v), want %+v", got, err, revs)
 	}
 	list, err := dst.List(ctx)
 	if err != nil {
@@ -142,6 +161,9 @@ func TestStore_BackupRestore(t *testing.T) {
 			if !errors.Is(err, persist.ErrBackupFormat) {
 				t.Errorf("restore of %d of %d bytes: %v, want ErrBackupFormat", n, buf.Len(), err)
 			}
+			if _, err := persist.VerifyBackup(bytes.NewReader(buf.Bytes()[:n])); !errors.Is(err, persist.ErrBackupFormat) {
+				t.Errorf("verify of %d of %d bytes: %v, want ErrBackupFormat", n, buf.Len(), err)
+			}
 		}
 	})
 	t.Run("damaged", func(t *testing.T) {
@@ -150,6 +172,15 @@ func TestStore_BackupRestore(t *testing.T) {
 		s := open(t, t.TempDir())
 		if err := s.Restore(ctx, bytes.NewReader(b), nil); !errors.Is(err, persist.ErrBackupFormat) {
 			t.Errorf("restore of a damaged backup: %v, want ErrBackupFormat", err)
+		}
+		if _, err := persist.VerifyBackup(bytes.NewReader(b)); !errors.Is(err, persist.ErrBackupFormat) {
+			t.Errorf("verify of a damaged backup: %v, want ErrBackupFormat", err)
+		}
+	})
+	t.Run("trailing_bytes", func(t *testing.T) {
+		b := append(bytes.Clone(buf.Bytes()), 0)
+		if _, err := persist.VerifyBackup(bytes.NewReader(b)); !errors.Is(err, persist.ErrBackupFormat) {
+			t.Errorf("verify with a byte after the end: %v, want ErrBackupFormat", err)
 		}
 	})
 }

@@ -12,7 +12,7 @@ import (
 
 // Revocations of users and sessions (see session/auth): the server keeps
 // them here so that a restart does not let a revoked token back in. They
-// are server records, not a document's: Backup does not carry them.
+// are server records, not a document's; Backup carries them too.
 //
 //	v 'u' <user>      user revoked: tokens issued at or before t are refused
 //	v 's' <session>   session revoked: tokens with this jti are refused
@@ -80,6 +80,28 @@ func (s *Store) Revoke(ctx context.Context, rev Revocation) error {
 	}})
 }
 
+// decodeRevocation reads the revocation stored under key; the error wraps
+// doc.ErrCorrupt.
+func decodeRevocation(key, b []byte) (Revocation, error) {
+	if len(key) < 3 || len(key) > 2+maxRevokedLen {
+		return Revocation{}, corrupt(key, errors.New("bad revocation key"))
+	}
+	var r revokedRecord
+	if err := unmarshal(b, &r, &r.V); err != nil {
+		return Revocation{}, corrupt(key, err)
+	}
+	rev := Revocation{At: fromUnixNano(r.Time)}
+	switch key[1] {
+	case kindRevokedUser:
+		rev.User = string(key[2:])
+	case kindRevokedSession:
+		rev.Session = string(key[2:])
+	default:
+		return Revocation{}, corrupt(key, fmt.Errorf("unknown revocation kind %q", key[1]))
+	}
+	return rev, nil
+}
+
 // Revocations returns every stored revocation.
 func (s *Store) Revocations(ctx context.Context) ([]Revocation, error) {
 	var out []Revocation
@@ -92,21 +114,9 @@ func (s *Store) Revocations(ctx context.Context) ([]Revocation, error) {
 			if err != nil {
 				return storageErr(err)
 			}
-			var r revokedRecord
-			if len(key) < 3 {
-				return corrupt(key, fmt.Errorf("short key"))
-			}
-			if err := unmarshal(b, &r, &r.V); err != nil {
-				return corrupt(key, err)
-			}
-			rev := Revocation{At: fromUnixNano(r.Time)}
-			switch key[1] {
-			case kindRevokedUser:
-				rev.User = string(key[2:])
-			case kindRevokedSession:
-				rev.Session = string(key[2:])
-			default:
-				return corrupt(key, fmt.Errorf("unknown revocation kind %q", key[1]))
+			rev, err := decodeRevocation(key, b)
+			if err != nil {
+				return err
 			}
 			out = append(out, rev)
 		}
