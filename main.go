@@ -392,6 +392,23 @@ func openOffline(ctx context.Context, cmd, dir string) (*persist.Store, error) {
 	return s, err
 }
 
+// existingDir fails unless dir is a directory, for the commands that
+// read a data directory: opening a missing one would create an empty
+// store there and read nothing from it.
+func existingDir(cmd, dir string) error {
+	if dir == "" {
+		return fmt.Errorf("%s: --data is required", cmd)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: data directory: %w", cmd, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: data directory %s is not a directory", cmd, dir)
+	}
+	return nil
+}
+
 // progressBar returns a progress callback that draws a bar on stderr,
 // and a function that ends it. A total below zero draws a spinner.
 func progressBar(what string) (func(done, total int64), func()) {
@@ -449,6 +466,9 @@ func backup(args []string) error {
 	}
 	if *data == "" {
 		return errors.New("backup: --data is required")
+	}
+	if err := existingDir("backup", *data); err != nil {
+		return err
 	}
 	store, err := persist.Open(ctx, persist.Options{Dir: *data})
 	if errors.Is(err, persist.ErrLocked) {
@@ -547,6 +567,9 @@ func export(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if err := existingDir("export", *data); err != nil {
+		return err
+	}
 	store, err := openOffline(ctx, "export", *data)
 	if err != nil {
 		return err
