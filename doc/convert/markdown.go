@@ -47,14 +47,18 @@ func exportMarkdown(content ot.Delta) []byte {
 			i--
 			b.WriteString("```\n")
 		case on(l.block, "blockquote"):
-			for ; i < len(ls) && on(ls[i].block, "blockquote"); i++ {
-				if len(ls[i].runs) == 0 {
+			// Lines of one quote are its paragraphs: an empty quote
+			// line between two keeps them apart.
+			for first := i; i < len(ls) && on(ls[i].block, "blockquote"); i++ {
+				if i > first {
 					b.WriteString(">\n")
+				}
+				if len(ls[i].runs) == 0 {
 					continue
 				}
 				b.WriteString("> ")
 				inlineMarkdown(&b, ls[i].runs)
-				b.WriteString("\n>\n")
+				b.WriteString("\n")
 			}
 			i--
 		default:
