@@ -157,3 +157,25 @@ func TestImport_Bad(t *testing.T) {
 		})
 	}
 }
+
+// TestMarkdownBlockquote checks that the lines of a quote are its
+// paragraphs, kept apart by an empty quote line and by nothing after the
+// last, and that the quote comes back from its Markdown.
+func TestMarkdownBlockquote(t *testing.T) {
+	q := ot.Attributes{"blockquote": true}
+	d := ot.New(ot.Op{Insert: "q1"}, ot.Op{Insert: "\n", Attributes: q}, ot.Op{Insert: "q2"}, ot.Op{Insert: "\n", Attributes: q}, ot.Op{Insert: "after\n"})
+	got, err := convert.Export(d, convert.Markdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "> q1\n>\n> q2\n\nafter\n"; string(got) != want {
+		t.Errorf("markdown %q, want %q", got, want)
+	}
+	back, err := convert.Import(got, convert.Markdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.Equal(d) {
+		t.Errorf("imported back as %v, want %v", back, d)
+	}
+}
