@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
 )
 
 // TestSecurity_RESTOpClientFitsTheWire checks that an op posted over REST
@@ -100,5 +102,80 @@ func TestSecurity_ClientIDBelongsToItsUser(t *testing.T) {
 		"delta": map[string]any{"ops": []any{map[string]any{"insert": "! "}}}}), http.StatusOK)
 	if d, _ := s.content(t, "notes"); d.Text() != "! more ann's line" {
 		t.Fatalf("content %q", d.Text())
+	}
+}
+
+// TestSecurity_RESTKeepsTheLimits checks that the REST API keeps the limits
+// a WebSocket keeps: ops in one delta, bytes of text one op inserts, and
+// the document's length, also for a document created with content.
+func TestSecurity_RESTKeepsTheLimits(t *testing.T) {
+	s := startServer(t, "", serverOpts{session: session.Config{MaxDeltaOps: 10, MaxInsertBytes: 100, MaxDocLen: 200}})
+	must(t, s.call(t, "POST", "/v1/docs", map[string]any{"id": "notes", "text": "hi"}), http.StatusCreated)
+	op := func(ops ...any) map[string]any {
+		return map[string]any{"rev": 0, "delta": map[string]any{"ops": ops}}
+	}
+	var many []any
+	for i := range 11 {
+		o := map[string]any{"insert": "ab"}
+		if i%2 == 0 {
+			o["attributes"] = map[string]any{"bold": true}
+		}
+		many = append(many, o)
+	}
+	for _, tt := range []struct {
+		name, path string
+		body       any
+	}{
+		{"op_over_max_delta_ops", "/v1/docs/notes/ops", op(many...)},
+		{"op_over_max_insert_bytes", "/v1/docs/notes/ops", op(map[string]any{"insert": strings.Repeat("é", 51)})},
+		{"create_over_max_doc_len", "/v1/docs", map[string]any{"id": "big", "text": strings.Repeat("x", 201)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mustFail(t, s.call(t, "POST", tt.path, tt.body), http.StatusRequestEntityTooLarge, session.CodeTooLarge)
+		})
+	}
+	must(t, s.call(t, "POST", "/v1/docs/notes/ops", op(many[:10]...)), http.StatusOK)
+	if d, _ := s.content(t, "notes"); d.Length() != 22 {
+		t.Fatalf("content %q", d.Text())
+	}
+	if _, err := s.manager.Meta(t.Context(), "big"); err == nil {
+		t.Fatal("the oversize document was created")
+	}
+}
+
+// TestSecurity_ReaderPresenceFlood checks that a reader who floods presence
+// (which it may not send) is held to the presence rate like an editor: it
+// gets read_only for each, and far over the rate rate_limited and close
+// 4029, rather than an error frame for every frame for as long as it likes.
+func TestSecurity_ReaderPresenceFlood(t *testing.T) {
+	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o serverOpts
+	o.session.Verifier, o.session.PresenceRate = v, 20
+	o.web.Verifier = v
+	s := startServer(t, "", o)
+	must(t, s.callAs(t, mint(t, "ed", "Ed", map[string]any{"notes": "edit"}, nil), "POST", "/v1/docs", map[string]any{"id": "notes"}), http.StatusCreated)
+	f, w := s.rawJoin(t, "notes", session.Hello{Client: "reader", Rev: -1, Token: mint(t, "vi", "Vi", map[string]any{"notes": "view"}, nil)})
+	if w.Access != session.AccessView {
+		t.Fatalf("access %q", w.Access)
+	}
+	// A few seconds of flood: far more than it takes an editor to be
+	// closed.
+	stop := make(chan struct{})
+	time.AfterFunc(3*time.Second, func() { close(stop) })
+	go flood(f, stop, func(i int) []byte {
+		b, _ := session.Encode(&session.SetPresence{Sel: &session.Selection{Index: i % 3}})
+		return b
+	})
+	code, errs := f.closed()
+	if code != session.CloseRateLimited || len(errs) == 0 || errs[len(errs)-1].Code != session.CodeRateLimited {
+		t.Fatalf("reader closed with %d after %d errors (last %+v), want 4029 after rate_limited", code, len(errs), errs[len(errs)-1:])
+	}
+	for _, e := range errs[:len(errs)-1] {
+		if e.Code != session.CodeReadOnly {
+			t.Fatalf("reader got %+v, want read_only", e)
+		}
 	}
 }

@@ -19,6 +19,11 @@ var ErrRoomFailed = errors.New("session: document closed after a store failure")
 // Config.MaxDocLen; it was not applied.
 var ErrTooLarge = errors.New("session: the document would exceed its size limit")
 
+// ErrDeltaTooLarge reports a change whose delta has more ops than
+// Config.MaxDeltaOps or inserts more text than Config.MaxInsertBytes; it
+// was not applied.
+var ErrDeltaTooLarge = errors.New("session: the delta exceeds a size limit")
+
 // ErrBadClient reports a change whose client id or seq no WebSocket frame
 // could carry (PROTOCOL.md §2): a client id of 1 to 64 characters of
 // A-Z a-z 0-9 _ -, a seq of at most 2^53-1. It was not applied.

@@ -1,6 +1,11 @@
 package session
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/cowrite/cowrite/ot"
+)
 
 // A bucket is a token bucket: it holds up to burst tokens and gains rate
 // tokens a second. Not safe for concurrent use.
@@ -50,6 +55,23 @@ func (l *limiter) allow() (ok, flood bool) {
 		return true, false
 	}
 	return false, !l.strikes.take()
+}
+
+// tooLarge says why a delta is over the delta limits (Config.MaxDeltaOps,
+// Config.MaxInsertBytes), or "" when it is within them. Ops from a
+// connection and from Submit are held to the same limits.
+func (m *Manager) tooLarge(d ot.Delta) string {
+	if len(d.Ops) > m.cfg.MaxDeltaOps {
+		return fmt.Sprintf("the delta has more than %d ops", m.cfg.MaxDeltaOps)
+	}
+	n := 0
+	for _, o := range d.Ops {
+		n += len(o.Insert)
+	}
+	if n > m.cfg.MaxInsertBytes {
+		return fmt.Sprintf("the delta inserts more than %d bytes of text", m.cfg.MaxInsertBytes)
+	}
+	return ""
 }
 
 // takeUser counts a connection of user, reporting false when the user

@@ -110,7 +110,8 @@ func (m *Manager) ensure(ctx context.Context, id string) error {
 }
 
 // Create makes a new document with a fresh epoch and the given title and
-// initial content. It fails with doc.ErrExists when id is taken.
+// initial content. It fails with doc.ErrExists when id is taken, and with
+// ErrTooLarge when the content is longer than Config.MaxDocLen.
 func (m *Manager) Create(ctx context.Context, id, title string, initial ot.Delta) (doc.Meta, error) {
 	if !ValidDocID(id) {
 		return doc.Meta{}, ErrBadDocID
@@ -120,6 +121,9 @@ func (m *Manager) Create(ctx context.Context, id, title string, initial ot.Delta
 	}
 	if err := initial.Validate(); err != nil {
 		return doc.Meta{}, err
+	}
+	if initial.Length() > m.cfg.MaxDocLen {
+		return doc.Meta{}, ErrTooLarge
 	}
 	now := time.Now().UTC()
 	meta := doc.Meta{ID: id, Epoch: NewEpoch(), Title: title, Created: now, Updated: now}
@@ -145,6 +149,9 @@ func (m *Manager) Submit(ctx context.Context, id, user string, c doc.Change) (do
 	}
 	if !validClientID(c.Client) || specSeq.checkUint(c.Seq) != "" {
 		return doc.Sequenced{}, ErrBadClient
+	}
+	if why := m.tooLarge(c.Delta); why != "" {
+		return doc.Sequenced{}, fmt.Errorf("%w: %s", ErrDeltaTooLarge, why)
 	}
 	if _, err := m.cfg.Store.Meta(ctx, id); err != nil {
 		return doc.Sequenced{}, err

@@ -3,12 +3,10 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/cowrite/cowrite/doc"
-	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session/auth"
 )
 
@@ -104,7 +102,7 @@ func (p *Peer) Receive(frame []byte) {
 			p.sendError(CodeRateLimited, "too many ops; resend this one later", msg.Seq)
 			return
 		}
-		if why := p.tooLarge(msg.Delta); why != "" {
+		if why := p.m.tooLarge(msg.Delta); why != "" {
 			p.m.cfg.Metrics.OpRejected(CodeTooLarge)
 			p.sendError(CodeTooLarge, why, msg.Seq)
 			return
@@ -117,12 +115,21 @@ func (p *Peer) Receive(frame []byte) {
 			p.fail(CodeNotHello, "presence before hello")
 			return
 		}
+		if p.presence == nil {
+			p.presence = newLimiter(p.m.cfg.PresenceRate)
+		}
+		// Readers are held to the rate too, refused or not.
+		ok, flood := p.presence.allow()
+		if flood {
+			p.closeWith(CodeRateLimited, "far too many presence updates; reconnect later", CloseRateLimited)
+			return
+		}
 		if mem.access != AccessEdit {
 			// A view-only user is not shown to the others at all.
 			p.sendError(CodeReadOnly, "this connection may not show presence", 0)
 			return
 		}
-		p.setPresence(r, mem, msg.Sel)
+		p.setPresence(r, mem, msg.Sel, ok)
 	case *Auth:
 		if state != joined {
 			p.fail(CodeNotHello, "auth before hello")
@@ -135,16 +142,8 @@ func (p *Peer) Receive(frame []byte) {
 }
 
 // setPresence hands a presence update to the room, or, over the presence
-// rate, holds it back to post the latest one a little later.
-func (p *Peer) setPresence(r *room, mem *member, sel *Selection) {
-	if p.presence == nil {
-		p.presence = newLimiter(p.m.cfg.PresenceRate)
-	}
-	ok, flood := p.presence.allow()
-	if flood {
-		p.closeWith(CodeRateLimited, "far too many presence updates; reconnect later", CloseRateLimited)
-		return
-	}
+// rate (ok false), holds it back to post the latest one a little later.
+func (p *Peer) setPresence(r *room, mem *member, sel *Selection, ok bool) {
 	p.presMu.Lock()
 	if !ok || p.presenceDue != nil {
 		// Coalesced: only the latest waiting update is posted. A pending
@@ -176,22 +175,6 @@ func (p *Peer) postPending(r *room, mem *member) {
 	if set && joined {
 		r.post(context.Background(), event{kind: evPresence, member: mem, sel: sel})
 	}
-}
-
-// tooLarge says why a delta is over the delta limits, or "" when it is
-// within them.
-func (p *Peer) tooLarge(d ot.Delta) string {
-	if len(d.Ops) > p.m.cfg.MaxDeltaOps {
-		return fmt.Sprintf("the delta has more than %d ops", p.m.cfg.MaxDeltaOps)
-	}
-	n := 0
-	for _, o := range d.Ops {
-		n += len(o.Insert)
-	}
-	if n > p.m.cfg.MaxInsertBytes {
-		return fmt.Sprintf("the delta inserts more than %d bytes of text", p.m.cfg.MaxInsertBytes)
-	}
-	return ""
 }
 
 func (p *Peer) hello(h *Hello) {

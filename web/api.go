@@ -277,6 +277,8 @@ func (srv *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, code, msg = http.StatusConflict, session.CodeSeqConflict, "seq was applied already with a different op"
 	case errors.Is(err, doc.ErrSeqOld):
 		status, code, msg = http.StatusConflict, session.CodeSeqOld, "seq is below the last one applied"
+	case errors.Is(err, session.ErrDeltaTooLarge):
+		status, code, msg = http.StatusRequestEntityTooLarge, session.CodeTooLarge, err.Error()
 	case errors.Is(err, session.ErrTooLarge):
 		status, code, msg = http.StatusRequestEntityTooLarge, session.CodeTooLarge, "the document would exceed its size limit"
 	}
