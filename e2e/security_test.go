@@ -179,3 +179,25 @@ func TestSecurity_ReaderPresenceFlood(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurity_RESTAuthenticatesBeforeReading checks that a request
+// without a good token is answered 401 before its body is read: the body
+// of someone unknown is not worth decoding, and the answer must not depend
+// on it.
+func TestSecurity_RESTAuthenticatesBeforeReading(t *testing.T) {
+	s := startAuthServer(t)
+	editor := mint(t, "ed", "Ed", map[string]any{"*": "edit"}, nil)
+	for _, tt := range []struct{ name, method, path, body string }{
+		{"create_garbage", "POST", "/v1/docs", `{"id":`},
+		{"create_unknown_field", "POST", "/v1/docs", `{"id":"x","colour":"red"}`},
+		{"create_bad_delta", "POST", "/v1/docs", `{"id":"x","content":{"ops":[{"retain":1}]}}`},
+		{"op_garbage", "POST", "/v1/docs/x/ops", `{"rev":`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, tok := range []string{"", "garbage"} {
+				mustFail(t, s.callAs(t, tok, tt.method, tt.path, tt.body), http.StatusUnauthorized, session.CodeUnauthorized)
+			}
+		})
+	}
+	mustFail(t, s.callAs(t, editor, "POST", "/v1/docs", `{"id":`), http.StatusBadRequest, session.CodeBadMessage)
+}
