@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/cowrite/cowrite/session"
 	"github.com/cowrite/cowrite/session/auth"
 )
@@ -200,4 +202,29 @@ func TestSecurity_RESTAuthenticatesBeforeReading(t *testing.T) {
 		})
 	}
 	mustFail(t, s.callAs(t, editor, "POST", "/v1/docs", `{"id":`), http.StatusBadRequest, session.CodeBadMessage)
+}
+
+// TestSecurity_SmallFramesBeforeHello checks that a connection that has not
+// said hello cannot send a frame near --max-frame: a hello is a few fields
+// and a token of at most 8 KiB, so anything over 64 KiB before hello is
+// closed with 1009, as a frame over the limit is. Once hello is accepted,
+// frames up to --max-frame are read.
+func TestSecurity_SmallFramesBeforeHello(t *testing.T) {
+	s := startServer(t, "", serverOpts{})
+	big, err := session.Encode(&session.Submit{Seq: 1, Base: 0, Delta: insertText(strings.Repeat("x", 100<<10))})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := s.rawDial(t, "notes")
+	r.sendFrame(big)
+	if code, _ := r.closed(); code != websocket.CloseMessageTooBig {
+		t.Fatalf("a %d-byte frame before hello: close %d, want %d", len(big), code, websocket.CloseMessageTooBig)
+	}
+	// A hello with a token as long as the protocol allows gets in.
+	r, _ = s.rawJoin(t, "notes", session.Hello{Client: "paster", Rev: -1, Name: strings.Repeat("ñ", 64), Token: strings.Repeat("t", 8192)})
+	r.sendFrame(big)
+	if a := expect[session.Ack](r); a.Seq != 1 {
+		t.Fatalf("ack %+v", a)
+	}
 }

@@ -141,6 +141,14 @@ func (p *Peer) Receive(frame []byte) {
 	}
 }
 
+// Joined reports whether the client's hello was accepted: until then the
+// transport need read no frame larger than a hello.
+func (p *Peer) Joined() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state == joined
+}
+
 // setPresence hands a presence update to the room, or, over the presence
 // rate (ok false), holds it back to post the latest one a little later.
 func (p *Peer) setPresence(r *room, mem *member, sel *Selection, ok bool) {

@@ -14,6 +14,12 @@ import (
 	"github.com/cowrite/cowrite/session"
 )
 
+// maxHelloFrame is the largest frame read from a connection whose hello
+// was not accepted yet. A hello is a few short fields and a token of at
+// most 8 KiB, so a connection that has not said who it is cannot make the
+// server read and hold a frame of Config.MaxFrame.
+const maxHelloFrame = 64 << 10
+
 // closeWait is how long a closing connection waits for the client's
 // answer to the close frame before its socket is dropped.
 const closeWait = 2 * time.Second
@@ -27,6 +33,7 @@ type wsConn struct {
 	closed atomic.Bool
 	peer   *session.Peer
 	once   sync.Once
+	grown  bool // the read limit is Config.MaxFrame; touched by the read loop only
 
 	// queued counts the frames handed to melody and written those it
 	// wrote; wrote wakes a Close that waits for the queue to drain.
@@ -105,7 +112,7 @@ func connOf(s *melody.Session) *wsConn {
 // newMelody returns the WebSocket endpoint's melody, wired to the manager.
 func (srv *Server) newMelody() *melody.Melody {
 	m := melody.New()
-	m.Config.MaxMessageSize = srv.cfg.MaxFrame
+	m.Config.MaxMessageSize = min(srv.cfg.MaxFrame, maxHelloFrame) // until hello
 	m.Config.MessageBufferSize = srv.cfg.SendBuffer
 	m.Config.WriteWait = srv.cfg.WriteWait
 	m.Config.PongWait = srv.cfg.PongWait
@@ -126,6 +133,12 @@ func (srv *Server) newMelody() *melody.Melody {
 	m.HandleMessageBinary(func(s *melody.Session, frame []byte) {
 		if c := connOf(s); c != nil {
 			c.peer.Receive(frame)
+			// melody reads on this goroutine: the limit applies from the
+			// next frame.
+			if !c.grown && c.peer.Joined() {
+				c.grown = true
+				s.WebsocketConnection().SetReadLimit(srv.cfg.MaxFrame)
+			}
 		}
 	})
 	m.HandleSentMessageBinary(func(s *melody.Session, _ []byte) {
