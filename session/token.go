@@ -75,6 +75,11 @@ func (p *Peer) refresh(a *Auth, mem *member) {
 		return
 	}
 	p.watchToken(id)
+	if v.Revoked(id) {
+		// Revoked while we were verifying: the sweep saw the old token.
+		p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
+		return
+	}
 	p.send(&Authed{Exp: id.Deadline.Unix()})
 }
 
