@@ -25,8 +25,15 @@ import (
 // close), and lets the given origins embed the editor.
 func startBrowserTokenServer(t *testing.T, allowed ...string) *server {
 	t.Helper()
+	return startBrowserTokenServerLeeway(t, -1, allowed...)
+}
+
+// startBrowserTokenServerLeeway is startBrowserTokenServer with the given
+// leeway on exp (negative: none).
+func startBrowserTokenServerLeeway(t *testing.T, leeway time.Duration, allowed ...string) *server {
+	t.Helper()
 	chromium(t)
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience, Leeway: -1})
+	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience, Leeway: leeway})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +228,11 @@ func TestBrowser_AuthEmbedRefresh(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(hostLn.Addr().String())
 	hostOrigin := "http://localhost:" + port
-	s := startBrowserTokenServer(t, hostOrigin)
+	// Tokens live 2 to 3 s and the server allows 3 s of leeway, as a real
+	// one allows 30: a connection that was never refreshed closes 5 to 6 s
+	// after its token was minted, before the test types at 7 s, while a
+	// refresh has seconds to spare on a busy machine.
+	s := startBrowserTokenServerLeeway(t, 3*time.Second, hostOrigin)
 	base := s.http.URL
 
 	var minted atomic.Int32
