@@ -99,6 +99,12 @@ func TestSecurity_ClientIDBelongsToItsUser(t *testing.T) {
 	if a := expect[session.Ack](ann); a.Seq != 2 || a.Rev != 2 {
 		t.Fatalf("ann's ack %+v", a)
 	}
+	// While she is connected, Mal cannot post an op under her id and seq
+	// either: her client would take it for the ack of its own op.
+	if got := s.callAs(t, malTok, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 2, "client": "ann-tab", "seq": 3,
+		"delta": map[string]any{"ops": []any{map[string]any{"insert": "mal was here "}}}}); got.status != http.StatusForbidden {
+		t.Fatalf("mal's REST op as a connected ann-tab: HTTP %d %s, want 403", got.status, got.body)
+	}
 	// Her own REST ops under her client id are hers to send.
 	must(t, s.callAs(t, annTok, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 2, "client": "ann-tab", "seq": 3,
 		"delta": map[string]any{"ops": []any{map[string]any{"insert": "! "}}}}), http.StatusOK)
