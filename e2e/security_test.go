@@ -222,10 +222,14 @@ func TestSecurity_SmallFramesBeforeHello(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// One byte over, so that the whole frame is on its way before the
+	// server refuses it (a larger one may see the connection reset while
+	// it is still being written).
 	r := s.rawDial(t, "notes")
-	r.sendFrame(big)
+	over := make([]byte, 64<<10+1)
+	r.sendFrame(over)
 	if code, _ := r.closed(); code != websocket.CloseMessageTooBig {
-		t.Fatalf("a %d-byte frame before hello: close %d, want %d", len(big), code, websocket.CloseMessageTooBig)
+		t.Fatalf("a %d-byte frame before hello: close %d, want %d", len(over), code, websocket.CloseMessageTooBig)
 	}
 	// A hello with a token as long as the protocol allows gets in.
 	r, _ = s.rawJoin(t, "notes", session.Hello{Client: "paster", Rev: -1, Name: strings.Repeat("ñ", 64), Token: strings.Repeat("t", 8192)})
