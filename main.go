@@ -247,7 +247,10 @@ func serve(args []string) error {
 		}
 		return store.Ready(ctx)
 	}})
-	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// No ReadTimeout or WriteTimeout: they would cut WebSockets and
+	// backups. Idle keep-alive connections and headers are bounded, so a
+	// client cannot hold sockets or memory for free.
+	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -266,7 +269,7 @@ func serve(args []string) error {
 			store.Close()
 			return fmt.Errorf("admin listener: %w", err)
 		}
-		adminServer = &http.Server{Handler: adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		adminServer = &http.Server{Handler: adminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 		log.Info().Str("addr", aln.Addr().String()).Msg("admin listener serving pprof")
 		go func() { served <- adminServer.Serve(aln) }()
 	}
