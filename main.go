@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	httppprof "net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -85,26 +86,28 @@ func run(args []string) error {
 
 // serveConfig is serve's configuration, from flags and environment.
 type serveConfig struct {
-	addr           string
-	data           string
-	sync           bool
-	snapshotEvery  int
-	idleUnload     time.Duration
-	logLevel       string
-	maxFrame       int64
-	maxDeltaOps    int
-	maxInsertBytes int
-	maxDocLen      int
-	opRate         int
-	presenceRate   int
-	maxConns       int
-	maxConnsPerIP  int
-	maxConnsUser   int
-	helloTimeout   time.Duration
-	allowedOrigins string
-	shutdownWait   time.Duration
-	cpuProfile     string
-	adminAddr      string
+	addr            string
+	data            string
+	sync            bool
+	snapshotEvery   int
+	idleUnload      time.Duration
+	logLevel        string
+	maxFrame        int64
+	maxDeltaOps     int
+	maxInsertBytes  int
+	maxDocLen       int
+	opRate          int
+	presenceRate    int
+	maxConns        int
+	maxConnsPerIP   int
+	maxConnsUser    int
+	maxPendingPerIP int
+	trustedProxies  string
+	helloTimeout    time.Duration
+	allowedOrigins  string
+	shutdownWait    time.Duration
+	cpuProfile      string
+	adminAddr       string
 
 	jwtSecretFile    string
 	jwtPublicKeyFile string
@@ -129,6 +132,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.presenceRate, "presence-rate", 30, "presence updates a second one connection may send; over it they are coalesced, far over it the connection is closed with 4029")
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most WebSockets open on the server; more are refused with HTTP 503")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 100, "in open mode, most WebSockets from one client address; more are refused with HTTP 429")
+	fs.IntVar(&c.maxPendingPerIP, "max-pending-per-ip", 50, "most WebSockets from one client address that have not had their hello accepted yet; more are refused with HTTP 429")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed for the per-address limits; empty: none")
 	fs.IntVar(&c.maxConnsUser, "max-conns-per-user", 100, "with tokens, most connections of one user; more are closed with 4029")
 	fs.DurationVar(&c.helloTimeout, "hello-timeout", 10*time.Second, "how long a new WebSocket may take to send a valid hello; it is then closed with 4002, and nothing it sent before is kept")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own; scheme://host[:port] only, and a bad entry stops startup")
@@ -200,6 +205,11 @@ func serve(args []string) error {
 		return fmt.Errorf("--allowed-origins: %w", err)
 	}
 
+	proxies, err := parseProxies(c.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -232,7 +242,7 @@ func serve(args []string) error {
 		MaxConnsPerUser: c.maxConnsUser,
 		HelloTimeout:    c.helloTimeout,
 	})
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, MaxPendingPerIP: c.maxPendingPerIP, TrustedProxies: proxies, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
 		return store.Revoke(ctx, persist.Revocation{User: rev.User, Session: rev.Session, At: rev.At})
 	}, Backup: func(bctx context.Context, w io.Writer) error {
 		// A shutdown does not wait for a backup: it ends it, and the
@@ -380,6 +390,28 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// parseProxies reads --trusted-proxies: addresses and CIDR ranges,
+// comma-separated.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(e); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(e)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR range", e)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // openOffline opens the store in dir for a command that runs while no

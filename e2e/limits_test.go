@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -214,7 +215,13 @@ func TestLimits_PresenceCoalesced(t *testing.T) {
 // and the error code of a refused upgrade; 101 when it was upgraded.
 func dialStatus(t *testing.T, s *server, id string) (int, string) {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial(s.wsURL(id), nil)
+	return dialStatusAs(t, s, id, nil)
+}
+
+// dialStatusAs is dialStatus with request headers.
+func dialStatusAs(t *testing.T, s *server, id string, h http.Header) (int, string) {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(s.wsURL(id), h)
 	if err == nil {
 		t.Cleanup(func() { ws.Close() })
 		return resp.StatusCode, ""
@@ -248,6 +255,49 @@ func TestLimits_Connections(t *testing.T) {
 			status, _ := dialStatus(t, s, "c")
 			return status == http.StatusSwitchingProtocols
 		})
+	})
+	t.Run("still to say hello, per address", func(t *testing.T) {
+		// With tokens, where connections are not counted by address.
+		v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := serverOpts{web: web.Config{MaxPendingPerIP: 2, Verifier: v}}
+		o.session.Verifier = v
+		s := startServer(t, "", o)
+		a := s.rawDial(t, "c")
+		s.rawDial(t, "c")
+		if status, code := dialStatus(t, s, "c"); status != http.StatusTooManyRequests || code != session.CodeTooManyConns {
+			t.Fatalf("third connection before any hello: HTTP %d %q, want 429 too_many_connections", status, code)
+		}
+		// A hello accepted frees the place: connections that said who
+		// they are count per user, not per address.
+		a.send(&session.Hello{Version: session.ProtocolVersion, Client: "a", Rev: -1, Token: mint(t, "ann", "Ann", map[string]any{"c": "edit"}, nil)})
+		expect[session.Welcome](a)
+		eventually(t, "the place of the connection that said hello to free", func() bool {
+			status, _ := dialStatus(t, s, "c")
+			return status == http.StatusSwitchingProtocols
+		})
+	})
+	t.Run("per address behind a trusted proxy", func(t *testing.T) {
+		s := startServer(t, "", serverOpts{web: web.Config{MaxConnsPerIP: 2, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
+		ann := http.Header{"X-Forwarded-For": {"198.51.100.1"}}
+		for range 2 {
+			if status, _ := dialStatusAs(t, s, "c", ann); status != http.StatusSwitchingProtocols {
+				t.Fatalf("ann's connection: HTTP %d", status)
+			}
+		}
+		if status, _ := dialStatusAs(t, s, "c", ann); status != http.StatusTooManyRequests {
+			t.Fatalf("ann's third connection: HTTP %d, want 429", status)
+		}
+		// Another user behind the same proxy is not ann; and a client
+		// cannot become someone else by writing the header itself.
+		if status, _ := dialStatusAs(t, s, "c", http.Header{"X-Forwarded-For": {"198.51.100.2"}}); status != http.StatusSwitchingProtocols {
+			t.Fatalf("bob's connection: HTTP %d", status)
+		}
+		if status, _ := dialStatusAs(t, s, "c", http.Header{"X-Forwarded-For": {"198.51.100.9, 198.51.100.1"}}); status != http.StatusTooManyRequests {
+			t.Fatalf("ann with a forged first hop: HTTP %d, want 429", status)
+		}
 	})
 	t.Run("total", func(t *testing.T) {
 		s := startServer(t, "", serverOpts{web: web.Config{MaxConns: 2}})

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,6 +48,18 @@ type Config struct {
 	// entry it cannot read allows nothing). Default none: same-origin
 	// pages and clients that send no Origin.
 	AllowedOrigins []string
+
+	// MaxPendingPerIP is the most WebSockets one client address may hold
+	// open before their hello is accepted (in both modes); one more is
+	// refused at the upgrade with HTTP 429 too_many_connections. Default
+	// 50.
+	MaxPendingPerIP int
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// is believed: a request from one of them counts against the address
+	// it forwards for, in the per-address limits. Default none: every
+	// request is its TCP peer's.
+	TrustedProxies []netip.Prefix
 
 	// WriteWait bounds one frame's write. Default 10s.
 	WriteWait time.Duration
@@ -96,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnsPerIP <= 0 {
 		c.MaxConnsPerIP = 100
+	}
+	if c.MaxPendingPerIP <= 0 {
+		c.MaxPendingPerIP = 50
 	}
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256

@@ -1,23 +1,27 @@
 package web
 
 import (
-	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/cowrite/cowrite/session"
 )
 
-// connCounter counts open WebSockets, in total and by client IP.
+// connCounter counts open WebSockets, in total and by client IP, and the
+// ones by client IP that have not had their hello accepted yet.
 type connCounter struct {
-	mu    sync.Mutex
-	total int
-	byIP  map[string]int
+	mu      sync.Mutex
+	total   int
+	byIP    map[string]int
+	pending map[string]int
 }
 
 // acquire counts a new connection from ip, or reports why it is refused:
-// the HTTP status and message. perIP 0 means no count by IP.
-func (c *connCounter) acquire(ip string, total, perIP int) (int, string) {
+// the HTTP status and message. perIP 0 means no count by IP; every
+// connection counts as pending until its slot is released.
+func (c *connCounter) acquire(ip string, total, perIP, pendingPerIP int) (int, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.total >= total {
@@ -26,6 +30,9 @@ func (c *connCounter) acquire(ip string, total, perIP int) (int, string) {
 	if perIP > 0 && c.byIP[ip] >= perIP {
 		return http.StatusTooManyRequests, "too many connections from this address"
 	}
+	if c.pending[ip] >= pendingPerIP {
+		return http.StatusTooManyRequests, "too many connections from this address are still to say hello"
+	}
 	c.total++
 	if perIP > 0 {
 		if c.byIP == nil {
@@ -33,6 +40,10 @@ func (c *connCounter) acquire(ip string, total, perIP int) (int, string) {
 		}
 		c.byIP[ip]++
 	}
+	if c.pending == nil {
+		c.pending = map[string]int{}
+	}
+	c.pending[ip]++
 	return 0, ""
 }
 
@@ -47,32 +58,84 @@ func (c *connCounter) release(ip string, perIP int) {
 	}
 }
 
+func (c *connCounter) releasePending(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending[ip]--; c.pending[ip] <= 0 {
+		delete(c.pending, ip)
+	}
+}
+
+// pendingSlot is a connection's place among its address's connections
+// that have not had their hello accepted; release gives it back, once.
+type pendingSlot struct {
+	once sync.Once
+	c    *connCounter
+	ip   string
+}
+
+func (p *pendingSlot) release() { p.once.Do(func() { p.c.releasePending(p.ip) }) }
+
 // clientIP is the address the request came from: the peer of the TCP
-// connection, never a header a client can set.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// connection, or, when that peer is a trusted proxy, the address the proxy
+// says it serves. X-Forwarded-For is read from the right, past every
+// trusted proxy, so that an address a client wrote into the header itself
+// is never taken; a proxy that is not trusted is the client.
+func (srv *Server) clientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	addr := peer.Addr().Unmap()
+	if !srv.trusted(addr) {
+		return addr.String()
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return addr.String() // garbage: stop at the last address known good
+			}
+			addr = a.Unmap()
+			if !srv.trusted(addr) {
+				return addr.String()
+			}
+		}
+	}
+	return addr.String()
+}
+
+func (srv *Server) trusted(a netip.Addr) bool {
+	for _, p := range srv.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // limitConns counts the WebSocket served by serve, refusing it with
-// too_many_connections when a limit is reached. By IP only in open mode:
-// with tokens the session counts connections per user.
-func (srv *Server) limitConns(w http.ResponseWriter, r *http.Request, serve func()) {
+// too_many_connections when a limit is reached: in total, by client
+// address among those still to say hello, and by client address in open
+// mode (with tokens the session counts connections per user). serve gets
+// the connection's pending slot, to release once hello is accepted.
+func (srv *Server) limitConns(w http.ResponseWriter, r *http.Request, serve func(*pendingSlot)) {
 	perIP := 0
 	if srv.cfg.Verifier == nil {
 		perIP = srv.cfg.MaxConnsPerIP
 	}
-	ip := clientIP(r)
-	if status, msg := srv.conns.acquire(ip, srv.cfg.MaxConns, perIP); status != 0 {
+	ip := srv.clientIP(r)
+	if status, msg := srv.conns.acquire(ip, srv.cfg.MaxConns, perIP, srv.cfg.MaxPendingPerIP); status != 0 {
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "10")
 		}
 		writeError(w, status, session.CodeTooManyConns, msg)
 		return
 	}
+	slot := &pendingSlot{c: &srv.conns, ip: ip}
 	defer srv.conns.release(ip, perIP)
-	serve()
+	defer slot.release()
+	serve(slot)
 }

@@ -8,11 +8,16 @@
 //   /assets/*       cache first (names carry a content hash); precached at install
 //   pages           network first, each page kept by URL; offline, the kept copy,
 //                   or the generic editor shell (/app-shell) for /d/{id}
-//   GET /v1/docs    network first, the last list kept for the offline home page
+//   GET /v1/docs    network first, the last list kept for the offline home page,
+//                   unless the request carries credentials (Authorization):
+//                   one user's answers are never kept nor answered from the cache
 //   everything else (the API, WebSockets) untouched
+// route (swroute.ts) decides which is which.
 //
 // Each build has its own caches (__VERSION__); activating a new worker
 // drops the old ones, so a kept page never points at scripts that are gone.
+
+import { route } from './swroute.js';
 
 declare const __PRECACHE__: string[];
 declare const __VERSION__: string;
@@ -67,22 +72,18 @@ sw.addEventListener('activate', (event) => {
 
 sw.addEventListener('fetch', (event) => {
   const req = event.request;
-  if (req.method !== 'GET') return;
-  const url = new URL(req.url);
-  if (url.origin !== sw.location.origin) return;
-  const p = url.pathname;
-  if (p.startsWith('/assets/')) {
-    event.respondWith(cacheFirst(req));
-  } else if (req.mode === 'navigate' && isPage(p)) {
-    event.respondWith(page(req, p));
-  } else if (p === '/v1/docs' || p === '/favicon.svg') {
-    event.respondWith(networkFirst(req, pageCache, () => Promise.resolve(undefined)));
+  switch (route(req, sw.location.origin)) {
+    case 'asset':
+      event.respondWith(cacheFirst(req));
+      return;
+    case 'page':
+      event.respondWith(page(req, new URL(req.url).pathname));
+      return;
+    case 'kept':
+      event.respondWith(networkFirst(req, pageCache, () => Promise.resolve(undefined)));
+      return;
   }
 });
-
-function isPage(p: string): boolean {
-  return p === '/' || p === '/app-shell' || p === '/embed-demo' || p.startsWith('/d/') || p.startsWith('/embed/');
-}
 
 async function cacheFirst(req: Request): Promise<Response> {
   const hit = await caches.match(req);

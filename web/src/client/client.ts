@@ -137,6 +137,8 @@ export interface ClientOptions {
 /** Adoption is a journalled session that a drain client carries on for its parent. */
 interface Adoption {
   rec: JournalRecord;
+  /** user is the parent's user, whose journal the record is in. */
+  user: string;
   claim: Claim;
   parent: CowriteClient;
 }
@@ -210,7 +212,16 @@ export class CowriteClient {
   private readonly opts: ClientOptions;
   private readonly backoff: Backoff;
   private readonly random: () => number;
-  private readonly scope: string;
+  /** base is the journal scope of the document on its server, before the user (journalScope). */
+  private readonly base: string;
+  /** scope is the journal scope: the server, the document and the user. */
+  private scope: string;
+  /**
+   * user is whom the journal is kept for: a token's sub, '' with no
+   * token (open mode). null until start has a token from the provider.
+   * The client never sends a token of another user (sameUser).
+   */
+  private user: string | null;
   private readonly url: string;
   private readonly drain: Adoption | null;
   private readonly now: () => number;
@@ -284,9 +295,11 @@ export class CowriteClient {
     this.now = opts.now ?? Date.now;
     this.token = typeof opts.token === 'string' ? opts.token : undefined;
     this.access = opts.readOnly ? 'view' : 'edit';
-    const [scope, url] = endpoint(opts.server, opts.doc);
-    this.scope = scope;
+    const [base, url] = endpoint(opts.server, opts.doc);
+    this.base = base;
     this.url = url;
+    this.user = typeof opts.token === 'function' ? null : userOf(opts.token ?? '');
+    this.scope = journalScope(base, this.user ?? '');
     this.journal = opts.journal === undefined ? defaultJournal() : opts.journal;
     const locks = opts.locks === undefined ? (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks : opts.locks;
     this.claims = !this.journal ? freeClaims : locks ? lockClaims(locks) : leaseClaims(this.journal);
@@ -404,10 +417,17 @@ export class CowriteClient {
       throw new Error('cowrite: bad document id or server');
     }
     if (this.drain) {
+      this.user = this.drain.user;
+      this.scope = journalScope(this.base, this.user);
       this.s = DocState.fromRecord(this.drain.rec);
       this.claim = this.drain.claim;
       this.connect();
       return this.s.document;
+    }
+    if (this.user === null) {
+      // Whose journal to read is the token's to say.
+      await this.firstToken();
+      if (this.destroyed) throw new Error('cowrite: destroyed');
     }
     const { mine, others } = await this.adoptJournal();
     let claim = mine?.claim ?? null;
@@ -473,10 +493,45 @@ export class CowriteClient {
     return found;
   }
 
+  /**
+   * firstToken asks the provider for the token that says whose journal
+   * this is, again and again with backoff until it has one, and keeps it
+   * for the first hello.
+   */
+  private async firstToken(): Promise<void> {
+    for (let attempt = 0; !this.destroyed; attempt++) {
+      const t = await this.askToken();
+      if (this.destroyed) return;
+      if (t !== null) {
+        this.token = t;
+        this.tokenFresh = true;
+        this.user = userOf(t);
+        this.scope = journalScope(this.base, this.user);
+        return;
+      }
+      this.down = true;
+      this.emitStatus();
+      await new Promise((resolve) => setTimeout(resolve, delay(this.backoff, attempt, this.random)));
+    }
+  }
+
+  /**
+   * sameUser reports whether token t may go out on this session: a token
+   * of the journal's user, or none at all (the server refuses that). A
+   * token of someone else (another tab signed in as another user) would
+   * have the server stamp this user's unsent edits with their name: the
+   * client stops instead, and the edits stay in this user's journal.
+   */
+  private sameUser(t: string): boolean {
+    if (t === '' || this.user === null || userOf(t) === this.user) return true;
+    this.fail('user_changed', 'This browser is now signed in as someone else. Edits not yet saved are kept until you sign in again.');
+    return false;
+  }
+
   private addDrain(f: Found): void {
     const d = new CowriteClient(
       { ...this.opts, journal: this.journal, locks: null },
-      { rec: f.rec, claim: f.claim, parent: this },
+      { rec: f.rec, user: this.user ?? '', claim: f.claim, parent: this },
     );
     this.drains.add(d);
     void d.start();
@@ -542,6 +597,7 @@ export class CowriteClient {
           this.reconnectLater();
           return;
         }
+        if (t !== null && !this.sameUser(t)) return;
         if (t !== null) this.token = t; // else the last one it gave
         this.tokenFresh = true;
         this.connect();
@@ -707,6 +763,7 @@ export class CowriteClient {
         stop();
         return;
       }
+      if (!this.sameUser(t)) return;
       if (code === 4001) this.retried = true;
       this.token = t;
       this.tokenFresh = true;
@@ -774,6 +831,7 @@ export class CowriteClient {
     const t = await this.askToken();
     if (this.ws !== ws || !this.welcomed || this.destroyed || this.authing !== null) return;
     if (t && t !== this.token) {
+      if (!this.sameUser(t)) return;
       this.authing = t;
       this.send({ t: 'auth', token: t });
       return;
@@ -1167,19 +1225,68 @@ export class CowriteClient {
   }
 }
 
-/** endpoint returns the journal scope and the WebSocket URL of doc on server, or '' for an invalid one. */
-function endpoint(server: string, doc: string): [string, string] {
+/** serverURL returns the server's base URL, or null for one that is not http(s). */
+function serverURL(server: string): URL | null {
   const base = server || (globalThis as { location?: { origin: string } }).location?.origin || '';
   let u: URL;
   try {
     u = new URL(base);
   } catch {
-    return ['', ''];
+    return null;
   }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !DOC_ID.test(doc)) return ['', ''];
+  return u.protocol === 'http:' || u.protocol === 'https:' ? u : null;
+}
+
+/**
+ * endpoint returns the journal scope of doc on server before the user
+ * ("https://host doc", see journalScope) and its WebSocket URL, or '' for
+ * an invalid one.
+ */
+function endpoint(server: string, doc: string): [string, string] {
+  const u = serverURL(server);
+  if (!u || !DOC_ID.test(doc)) return ['', ''];
   const path = u.pathname.replace(/\/+$/, '');
   const scope = `${u.origin}${path} ${doc}`;
   return [scope, `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${path}/v1/docs/${doc}/ws`];
+}
+
+/**
+ * journalScope is the scope of a user's journal records for a document:
+ * base ("https://host doc") for no user (open mode, the scope journals had
+ * before they were kept per user), else base, " @" and the user id. A doc
+ * id holds no space, so no two users' scopes meet.
+ */
+function journalScope(base: string, user: string): string {
+  return user === '' ? base : `${base} @${encodeURIComponent(user)}`;
+}
+
+/** userOf is the user a token names (its sub, read, not checked), or '' for none. */
+function userOf(token: string): string {
+  const sub = token ? tokenClaims(token)?.sub : undefined;
+  return typeof sub === 'string' ? sub : '';
+}
+
+/**
+ * unsentEdits counts the edits kept in the journal for server ('' for
+ * this page's origin) and the user of token (none: open mode), in every
+ * document, that the server has not acknowledged yet. Other users' edits
+ * are not counted. It is 0 without a journal, or with one that cannot
+ * list its scopes.
+ */
+export async function unsentEdits(opts: { server?: string; token?: string; journal?: Journal | null } = {}): Promise<number> {
+  const journal = opts.journal === undefined ? defaultJournal() : opts.journal;
+  const u = serverURL(opts.server ?? '');
+  if (!journal?.scopes || !u) return 0;
+  const prefix = `${u.origin}${u.pathname.replace(/\/+$/, '')} `;
+  const suffix = journalScope('', userOf(opts.token ?? ''));
+  let n = 0;
+  for (const scope of await journal.scopes()) {
+    if (!scope.startsWith(prefix) || !scope.endsWith(suffix)) continue;
+    const doc = scope.slice(prefix.length, scope.length - suffix.length);
+    if (!DOC_ID.test(doc)) continue;
+    for (const r of await journal.list(scope)) if (validRecord(r)) n += pendingOf(r);
+  }
+  return n;
 }
 
 /**

@@ -4,7 +4,7 @@
 // binding (web/src/editor/collab.ts) feeds it local edits and applies what
 // it reports.
 
-export { CowriteClient, tokenClaims, tokenExpiry } from './client.js';
+export { CowriteClient, tokenClaims, tokenExpiry, unsentEdits } from './client.js';
 export type {
   Access,
   Author,

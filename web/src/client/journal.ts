@@ -2,7 +2,9 @@
 // made on, kept across page loads so that closing a tab, or the browser,
 // loses nothing.
 //
-// One record per (scope, client id): scope names the server and document,
+// One record per (scope, client id): scope names the server, the document
+// and the user (a token's sub; none in open mode), so that one user's
+// unsent edits are never read, nor sent, by a page signed in as another;
 // client id is the session that made the edits. A record holds everything
 // needed to carry on as that session: the last seq used, the confirmed
 // document with its revision and epoch, the in-flight op exactly as it was
@@ -48,7 +50,7 @@ export interface JournalInflight {
 
 /** JournalRecord is one session's state for one document. */
 export interface JournalRecord {
-  /** scope is the server's origin and the document id: "https://host doc". */
+  /** scope is the server's origin, the document id and the user: "https://host doc @ann" ("https://host doc" with no user). */
   scope: string;
   client: string;
   /** seq is the last seq used; the next op gets seq + 1. */
@@ -103,6 +105,12 @@ export interface JournalWrite {
  * refuses storage); the client then goes on without one.
  */
 export interface Journal {
+  /**
+   * scopes returns every scope that holds a record, in no particular
+   * order. Optional: without it, unsent edits are not counted across
+   * documents (unsentEdits).
+   */
+  scopes?(): Promise<string[]>;
   /** list returns the records of scope, in no particular order. */
   list(scope: string): Promise<JournalRecord[]>;
   get(scope: string, client: string): Promise<JournalRecord | undefined>;
@@ -227,6 +235,10 @@ export class MemoryJournal implements Journal {
 
   async get(scope: string, client: string): Promise<JournalRecord | undefined> {
     return this.read(scope, client);
+  }
+
+  async scopes(): Promise<string[]> {
+    return [...new Set([...this.heads.values()].map((h) => h.scope))];
   }
 
   write(w: JournalWrite): Promise<void> {
@@ -400,6 +412,24 @@ export class IndexedDBJournal implements Journal {
       const heads = await request<StoredHead[]>(t.objectStore(RECORDS).index('scope').getAll(scope));
       const recs = await Promise.all(heads.map((h) => this.read(t, h)));
       return recs.filter((r): r is JournalRecord => r !== undefined);
+    });
+  }
+
+  scopes(): Promise<string[]> {
+    return this.tx([RECORDS], 'readonly', async (t) => {
+      // The scope index's keys, each once.
+      const out: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const req = t.objectStore(RECORDS).index('scope').openKeyCursor(null, 'nextunique');
+        req.onsuccess = () => {
+          const c = req.result;
+          if (!c) return resolve();
+          out.push(c.key as string);
+          c.continue();
+        };
+        req.onerror = () => reject(req.error ?? new Error('journal: request failed'));
+      });
+      return out;
     });
   }
 

@@ -54,6 +54,7 @@ export function statusText(s: Status): string {
       if (s.code === 'token_expired') return 'Sign-in expired';
       if (s.code === 'revoked') return 'Access withdrawn';
       if (s.code === 'unauthorized') return 'Not signed in';
+      if (s.code === 'user_changed') return 'Signed in as someone else';
       return s.message ? `Error: ${s.message}` : 'Error';
     default:
       return String(s.state);
@@ -203,8 +204,14 @@ async function main(): Promise<void> {
   const topbar = document.querySelector('.topbar')!;
   if (mode === 'open') topbar.after(openBanner());
   const withToken = mode === 'token' || (mode === 'unknown' && token !== '');
+  // Signing out says first what happens to edits not yet saved; then the
+  // page need not ask again as it goes.
+  let unguard = () => {};
   if (withToken) {
-    if (token) document.getElementById('me')!.after(signOutButton(() => location.reload()));
+    if (token) document.getElementById('me')!.after(signOutButton(() => {
+      unguard();
+      location.reload();
+    }));
     if (!token || (mode === 'token' && expired(token))) {
       showSignIn(token ? 'expired' : 'none', false);
       return;
@@ -236,7 +243,7 @@ async function main(): Promise<void> {
     bounds: document.querySelector<HTMLElement>('.paper')!,
   });
   showPresence(me, []);
-  const unguard = installBeforeUnloadGuard(collab.client);
+  unguard = installBeforeUnloadGuard(collab.client);
   collab.on('status', (s) => {
     showStatus(s);
     const reason = s.state === 'error' ? reasonOf(s.code) : null;

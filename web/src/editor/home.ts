@@ -3,7 +3,7 @@
 
 import { loadIdentity, showMe } from './identity.js';
 import { registerServiceWorker } from './offline.js';
-import { authMode, bearer, expired, openBanner, signInPanel, signOutButton, storedToken, takeTokenFromLink, tokenIdentity } from './signin.js';
+import { authMode, bearer, expired, newDocID, openBanner, signInPanel, signOutButton, storedToken, takeTokenFromLink, tokenIdentity } from './signin.js';
 import type { SignInReason } from './signin.js';
 
 interface DocInfo {
@@ -76,7 +76,8 @@ function render(docs: DocInfo[]): void {
   list.hidden = docs.length === 0;
   state.hidden = docs.length > 0;
   state.classList.remove('error');
-  state.textContent = 'No documents yet. Start one with New document.';
+  const canStart = !(document.getElementById('new-doc') as HTMLButtonElement | null)?.disabled;
+  state.textContent = canStart ? 'No documents yet. Start one with New document.' : 'No documents yet.';
 }
 
 /** showSignIn puts the sign-in panel where the document list was. */
@@ -110,13 +111,20 @@ async function loadDocs(): Promise<void> {
   }
 }
 
-async function createDoc(title: string): Promise<string> {
+/**
+ * createToken is the token "New document" creates with: '' in open mode,
+ * where the server names the document.
+ */
+let createToken = '';
+
+/** createDoc makes a document; id '' lets the server name it. */
+async function createDoc(title: string, id: string): Promise<string> {
   const res = await fetch('/v1/docs', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...bearer() },
     // Quill documents end with a newline; starting with one keeps every
     // editor's line formats inside the document.
-    body: JSON.stringify({ title, content: { ops: [{ insert: '\n' }] } }),
+    body: JSON.stringify({ ...(id ? { id } : {}), title, content: { ops: [{ insert: '\n' }] } }),
   });
   if (!res.ok) {
     let msg = `the server answered ${res.status}`;
@@ -149,7 +157,10 @@ function setupNew(): void {
     const buttons = form.querySelectorAll('button');
     buttons.forEach((b) => (b.disabled = true));
     try {
-      const id = await createDoc(title.value.trim());
+      // With a token limited to some ids ("team-*"), an id it may create.
+      const want = newDocID(createToken);
+      if (want === null) throw new Error('your sign-in does not let you start documents');
+      const id = await createDoc(title.value.trim(), want);
       location.assign('/d/' + encodeURIComponent(id));
     } catch (err) {
       error.textContent = `Could not create the document: ${err instanceof Error ? err.message : String(err)}`;
@@ -173,7 +184,16 @@ async function main(): Promise<void> {
       return;
     }
     showMe(tokenIdentity(token), null);
-    document.querySelector('.home-head .muted')!.textContent = 'The documents your sign-in lets you open. Open one to write together in real time.';
+    createToken = token;
+    const intro = document.querySelector('.home-head .muted')!;
+    intro.textContent = 'The documents your sign-in lets you open. Open one to write together in real time.';
+    if (newDocID(token) === null) {
+      // Only named documents: nothing to start here.
+      const button = document.getElementById('new-doc') as HTMLButtonElement;
+      button.disabled = true;
+      button.title = 'Your sign-in opens the documents it names, and cannot start new ones.';
+      intro.textContent += ' Your sign-in cannot start new documents.';
+    }
   } else {
     // The name is asked for when a document is opened; here it only shows.
     const id = loadIdentity();

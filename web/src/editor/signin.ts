@@ -5,7 +5,8 @@
 // The server says whether it wants tokens (GET /v1/info); in open mode the
 // page says so plainly. Everything shown is set through textContent.
 
-import { tokenClaims, tokenExpiry } from '../client/index.js';
+import { tokenClaims, tokenExpiry, unsentEdits } from '../client/index.js';
+import { randomId } from '../client/claim.js';
 import { PALETTE, cleanName, validColor } from './identity.js';
 import type { Identity } from './identity.js';
 
@@ -190,7 +191,12 @@ export function openBanner(): HTMLElement {
   return b;
 }
 
-/** signOutButton makes the control that forgets the stored token; onSignOut runs after. */
+/**
+ * signOutButton makes the control that forgets the stored token; onSignOut
+ * runs after. With edits of this user not yet saved in this browser, it
+ * says first that they wait for the user's next sign-in here, and signs
+ * out once that is confirmed.
+ */
 export function signOutButton(onSignOut: () => void): HTMLButtonElement {
   const b = document.createElement('button');
   b.id = 'sign-out';
@@ -198,9 +204,117 @@ export function signOutButton(onSignOut: () => void): HTMLButtonElement {
   b.type = 'button';
   b.textContent = 'Sign out';
   b.title = 'Forget this sign-in on this browser';
-  b.addEventListener('click', () => {
+  const done = () => {
     signOut();
     onSignOut();
+  };
+  b.addEventListener('click', async () => {
+    const token = storedToken();
+    b.disabled = true;
+    const n = await unsaved(token);
+    b.disabled = false;
+    if (n === 0) done();
+    else signOutNote(n, tokenIdentity(token).name, done, () => b.focus());
   });
   return b;
+}
+
+/** unsaved counts the edits of token's user not yet saved in this browser; 0 when the journal does not answer within 2 s. */
+async function unsaved(token: string): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      unsentEdits({ token }),
+      new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), 2000))),
+    ]);
+  } catch {
+    return 0;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** signOutNote says, under the top bar, that n edits wait for name's next sign-in, and asks to confirm. */
+function signOutNote(n: number, name: string, onConfirm: () => void, onCancel: () => void): void {
+  document.getElementById('signout-note')?.remove();
+  const note = document.createElement('div');
+  note.id = 'signout-note';
+  note.className = 'signout-note';
+  note.setAttribute('role', 'alertdialog');
+  note.setAttribute('aria-labelledby', 'signout-text');
+  const p = document.createElement('p');
+  p.id = 'signout-text';
+  p.textContent = `${n} ${n === 1 ? 'edit' : 'edits'} not yet saved will be sent when you sign in again as ${name}.`;
+  const ok = document.createElement('button');
+  ok.id = 'sign-out-confirm';
+  ok.className = 'btn';
+  ok.type = 'button';
+  ok.textContent = 'Sign out';
+  ok.addEventListener('click', onConfirm);
+  const cancel = document.createElement('button');
+  cancel.className = 'btn';
+  cancel.type = 'button';
+  cancel.textContent = 'Stay signed in';
+  cancel.addEventListener('click', () => {
+    note.remove();
+    onCancel();
+  });
+  note.append(p, ok, cancel);
+  document.querySelector('.topbar')!.after(note);
+  ok.focus();
+}
+
+/** grant is the role an entry of a token's docs claim grants, as the server reads it: '' for none. */
+function grant(v: unknown): string {
+  return v === 'view' || v === 'edit' || v === 'admin' ? v : '';
+}
+
+/** canEdit reports whether role may edit, and so create, a document. */
+function canEdit(role: string): boolean {
+  return role === 'edit' || role === 'admin';
+}
+
+/**
+ * roleFor is the role a docs claim grants on document id, as the server
+ * decides it (PROTOCOL.md, Tokens): an exact entry wins, else the longest
+ * matching prefix pattern; its value alone decides.
+ */
+export function roleFor(docs: Record<string, unknown>, id: string): string {
+  if (Object.hasOwn(docs, id)) return grant(docs[id]);
+  let best = -1;
+  let role = '';
+  for (const [k, v] of Object.entries(docs)) {
+    if (!k.endsWith('*') || !id.startsWith(k.slice(0, -1)) || k.length - 1 <= best) continue;
+    best = k.length - 1;
+    role = grant(v);
+  }
+  return role;
+}
+
+const docID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * newDocID is the id "New document" asks for with token: '' lets the
+ * server pick one (no token, or a token that may edit any id, "*"), else
+ * the first prefix pattern (sorted) the token may edit, with a random tail:
+ * "team-" and 22 characters. It is null when the token lets its user
+ * create no document (it names only exact ids, or only to read).
+ */
+export function newDocID(token: string, tail: () => string = randomId): string | null {
+  if (!token) return '';
+  const docs = tokenClaims(token)?.docs;
+  if (!docs || typeof docs !== 'object' || Array.isArray(docs)) return null;
+  const d = docs as Record<string, unknown>;
+  if (Object.hasOwn(d, '*') && canEdit(grant(d['*']))) return '';
+  const patterns = Object.keys(d).filter((k) => k.endsWith('*') && canEdit(grant(d[k]))).sort();
+  for (const k of patterns) {
+    const prefix = k.slice(0, -1);
+    if (prefix.length > 128 - 16) continue; // too little room for a random tail
+    for (let i = 0; i < 8; i++) {
+      const id = prefix + tail().slice(0, 128 - prefix.length);
+      // A longer pattern may take some ids of this one back ("team-x*": "view").
+      if (docID.test(id) && canEdit(roleFor(d, id))) return id;
+    }
+  }
+  return null;
 }
