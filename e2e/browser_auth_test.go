@@ -5,6 +5,8 @@ package e2e
 // editor, and embeds kept signed in by a token provider.
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -305,4 +307,116 @@ handle.on('status', (s) => scriptStates.push(s.state));`, base)
 		t.Errorf("the host minted %d tokens, want 6 or more (a first and two refreshes per embed)", n)
 	}
 	h.checkClean()
+}
+
+// TestBrowser_AuthSharedBrowser: on one browser, Ann types offline and
+// signs out, told that her edits wait for her; Ben signs in there and
+// neither sees nor sends them; Ann signs in again and they arrive, once.
+func TestBrowser_AuthSharedBrowser(t *testing.T) {
+	s := startBrowserTokenServer(t)
+	net := newLink(t, s.http.Listener.Addr().String())
+	base := net.url()
+	team := map[string]any{"team-*": "edit"}
+	annTok := mint(t, "ann", "Ann", team, nil)
+	benTok := mint(t, "ben", "Ben", team, nil)
+	const offline = " Ann offline."
+	count := func() int { return strings.Count(serverText(t, s, "team-shared"), offline) }
+
+	shared := newBrowser(t, "shared")
+	a := shared.open(base + "/d/team-shared#token=" + annTok)
+	a.waitEditable()
+	a.waitFor("the service worker", `navigator.serviceWorker.ready.then(r => !!r.active)`)
+	a.waitFor("the shell in the cache", `caches.keys().then(ks => ks.some(k => k.startsWith('cowrite-shell-')))`)
+	a.waitFor("the page in the worker's hands", `!!navigator.serviceWorker.controller`) // for the reload offline
+	a.typeAt(0, "Shared.")
+	a.waitStatus("Saved")
+
+	net.down()
+	a.waitFor("offline", `document.querySelector('#status').dataset.state === 'offline'`)
+	a.typeAt(a.length()-1, offline)
+	a.waitStatus(fmt.Sprintf("Offline, %d changes pending", len(offline)))
+	a.do("sign out", chromedp.Click(chromedp.ID("sign-out")))
+	a.waitFor("the note on unsaved edits", `document.getElementById('signout-note')?.offsetParent != null`)
+	want := fmt.Sprintf("%d edits not yet saved will be sent when you sign in again as Ann.", len(offline))
+	if got := eval[string](a, `document.getElementById('signout-text').textContent`); got != want {
+		t.Errorf("sign-out note %q, want %q", got, want)
+	}
+	a.shoot("auth-signout-unsaved")
+	a.do("confirm", chromedp.Click(chromedp.ID("sign-out-confirm")))
+	a.waitFor("the token forgotten", `localStorage.getItem('cowrite.token') === null`)
+	a.close()
+	net.up()
+
+	// Ben, on the same browser: the document as the server has it.
+	b := shared.open(base + "/d/team-shared#token=" + benTok)
+	b.waitEditable()
+	b.waitFor("the document", `cowriteEditor.quill.getText() === 'Shared.\n'`)
+	b.typeAt(0, "Ben. ")
+	b.waitStatus("Saved")
+	time.Sleep(500 * time.Millisecond)
+	if got := serverText(t, s, "team-shared"); got != "Ben. Shared." {
+		t.Fatalf("with Ben signed in, the server has %q", got)
+	}
+	b.checkClean()
+	b.close()
+
+	// Ann again: her edits go, under her name, once.
+	a = shared.open(base + "/d/team-shared#token=" + annTok)
+	a.waitEditable()
+	eventually(t, "Ann's offline edits on the server", func() bool { return count() == 1 })
+	a.waitStatus("Saved")
+	time.Sleep(300 * time.Millisecond)
+	if got := serverText(t, s, "team-shared"); got != "Ben. Shared."+offline {
+		t.Errorf("the server has %q", got)
+	}
+	_, rev := s.content(t, "team-shared")
+	ops, _ := s.manager.Ops(context.Background(), "team-shared", 0, rev)
+	found := false
+	for _, op := range ops {
+		raw, _ := json.Marshal(op.Delta)
+		if strings.Contains(string(raw), "offline") {
+			found = true
+			if op.Author != "Ann" {
+				t.Errorf("an op of Ann's went in as %q: %s", op.Author, raw)
+			}
+		}
+	}
+	if !found {
+		t.Error("no op holds Ann's offline edits")
+	}
+	a.checkClean()
+}
+
+// TestBrowser_AuthNewDocument: "New document" with a token limited to
+// "team-*" makes a team- document; with a token naming only exact ids it
+// is disabled, and says why.
+func TestBrowser_AuthNewDocument(t *testing.T) {
+	s := startBrowserTokenServer(t)
+	base := s.http.URL
+	tok := mint(t, "ann", "Ann", map[string]any{"team-*": "edit", "notes": "edit"}, nil)
+	tb := newBrowser(t, "ann").open(base + "/#token=" + tok)
+	tb.waitFor("the home page", `document.querySelector('#doc-state').textContent.startsWith('No documents yet')`)
+	tb.do("new document",
+		chromedp.Click(chromedp.ID("new-doc")),
+		chromedp.WaitVisible(chromedp.ID("new-title")),
+		chromedp.SendKeys(chromedp.ID("new-title"), "Team plans"),
+		chromedp.Click(chromedp.CSS(`#new-form button[value="create"]`)),
+	)
+	tb.waitFor("the new document", `/^\/d\/team-[A-Za-z0-9_-]{22}$/.test(location.pathname) && window.cowriteEditor && cowriteEditor.quill.isEnabled()`)
+	id := strings.TrimPrefix(eval[string](tb, `location.pathname`), "/d/")
+	tb.typeAt(0, "Made here.")
+	tb.waitStatus("Saved")
+	eventually(t, "the text on the server", func() bool { return serverText(t, s, id) == "Made here." })
+	tb.checkClean()
+
+	exact := mint(t, "ben", "Ben", map[string]any{"notes": "edit", "plans": "admin"}, nil)
+	tb = newBrowser(t, "ben").open(base + "/#token=" + exact)
+	tb.waitFor("the home page", `document.querySelector('#doc-state').textContent.startsWith('No documents yet')`)
+	if !eval[bool](tb, `document.getElementById('new-doc').disabled`) {
+		t.Error("New document is enabled for a token of exact ids")
+	}
+	if got := eval[string](tb, `document.querySelector('.home-head .muted').textContent`); !strings.Contains(got, "cannot start new documents") {
+		t.Errorf("no word on why: %q", got)
+	}
+	tb.checkClean()
 }
