@@ -33,6 +33,9 @@ type Change struct {
 	Delta  ot.Delta
 	Author string    // who made it, as the server knows them; kept with the op
 	Time   time.Time // when the server received it; kept with the op
+	// User is the verified user whose client sent it ("" without
+	// tokens): the client id is theirs from then on (ClientState.User).
+	User string
 }
 
 // Sequenced is an op that became a revision: its delta as applied, after
@@ -45,14 +48,17 @@ type Sequenced struct {
 	Digest uint64 // Digest of the delta as the client sent it
 	Author string
 	Time   time.Time
+	User   string // Change.User
 }
 
 // ClientState is what a document remembers of a client: the highest seq
-// applied, the digest of that op and the revision it became.
+// applied, the digest of that op and the revision it became, and the user
+// whose client it is ("" when its ops came without a verified user).
 type ClientState struct {
 	Seq    uint64
 	Digest uint64
 	Rev    Rev
+	User   string
 }
 
 // A Document is one document's state: content, epoch, revision, a window of
@@ -189,7 +195,7 @@ func (d *Document) SubmitWith(c Change, older []Sequenced) (s Sequenced, dup boo
 	if delta, err = transformOver(delta, after); err != nil {
 		return Sequenced{}, false, err
 	}
-	s = Sequenced{Rev: d.rev + 1, Client: c.Client, Seq: c.Seq, Delta: delta, Digest: digest, Author: c.Author, Time: c.Time}
+	s = Sequenced{Rev: d.rev + 1, Client: c.Client, Seq: c.Seq, Delta: delta, Digest: digest, Author: c.Author, Time: c.Time, User: c.User}
 	if err := d.content.Apply(delta); err != nil {
 		return Sequenced{}, false, err
 	}
@@ -248,7 +254,7 @@ func (d *Document) advance(s Sequenced) {
 	}
 	d.window = append(d.window, s)
 	if s.Client != "" {
-		d.clients[s.Client] = ClientState{Seq: s.Seq, Digest: s.Digest, Rev: s.Rev}
+		d.clients[s.Client] = ClientState{Seq: s.Seq, Digest: s.Digest, Rev: s.Rev, User: s.User}
 	}
 }
 

@@ -238,3 +238,39 @@ func TestSecurity_SmallFramesBeforeHello(t *testing.T) {
 		t.Fatalf("ack %+v", a)
 	}
 }
+
+// TestSecurity_ClientIDOwnerSurvivesRestart checks that a client id stays
+// its user's after the document was unloaded and the server restarted:
+// the dedupe records remember whose they are, so a co-editor who learned
+// the id cannot race its owner's reconnect.
+func TestSecurity_ClientIDOwnerSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startTokenServer(t, dir)
+	edit := map[string]any{"notes": "edit"}
+	annTok, malTok := mint(t, "ann", "Ann", edit, nil), mint(t, "mal", "Mal", edit, nil)
+	ann, w := s.rawJoin(t, "notes", session.Hello{Client: "ann-tab", Rev: -1, Token: annTok})
+	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("ann's line")})
+	expect[session.Ack](ann)
+	ann.ws.Close()
+	s.stop()
+
+	s = startTokenServer(t, dir)
+	r := s.rawDial(t, "notes")
+	r.send(&session.Hello{Version: session.ProtocolVersion, Client: "ann-tab", Rev: 1, Epoch: w.Epoch, Token: malTok})
+	if code, errs := r.closed(); code != session.CloseUnauthorized || len(errs) != 1 || errs[0].Code != session.CodeUnauthorized {
+		t.Fatalf("mal's hello with ann's client id after a restart: close %d, errors %+v", code, errs)
+	}
+	if got := s.callAs(t, malTok, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 1, "client": "ann-tab", "seq": 2,
+		"delta": map[string]any{"ops": []any{map[string]any{"insert": "mal was here "}}}}); got.status != http.StatusForbidden {
+		t.Fatalf("mal's REST op as ann-tab after a restart: HTTP %d %s, want 403", got.status, got.body)
+	}
+	ann, w = s.rawJoin(t, "notes", session.Hello{Client: "ann-tab", Rev: 1, Epoch: w.Epoch, Token: annTok})
+	if w.Seq != 1 {
+		t.Fatalf("ann's welcome after a restart: seq %d, want 1", w.Seq)
+	}
+	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText("more ")})
+	expect[session.Ack](ann)
+	// A REST op without a client id is nobody's, and still goes through.
+	must(t, s.callAs(t, malTok, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 2,
+		"delta": map[string]any{"ops": []any{map[string]any{"insert": "mal: "}}}}), http.StatusOK)
+}

@@ -46,9 +46,9 @@
 // Values are msgpack maps with short keys and a version field "v" (now 1):
 //
 //	meta      {v, e: epoch, n: title, c: created, u: updated, r: rev}
-//	op        {v, r: rev, c: client, s: seq, h: digest, a: author, t: time, d: delta ops}
+//	op        {v, r: rev, c: client, s: seq, h: digest, a: author, u: user, t: time, d: delta ops}
 //	snapshot  {v, r: rev, d: delta ops}
-//	client    {v, s: seq, h: digest, r: rev}
+//	client    {v, s: seq, h: digest, r: rev, u: user}
 //	tombstone {v, t: time}
 //	revoked   {v, t: time}
 //

@@ -37,6 +37,7 @@ type opRecord struct {
 	Seq    uint64 `msgpack:"s,omitempty"`
 	Digest uint64 `msgpack:"h,omitempty"`
 	Author string `msgpack:"a,omitempty"`
+	User   string `msgpack:"u,omitempty"`
 	Time   int64  `msgpack:"t,omitempty"`
 	Delta  ops    `msgpack:"d"`
 }
@@ -54,6 +55,7 @@ type clientRecord struct {
 	Seq    uint64 `msgpack:"s"`
 	Digest uint64 `msgpack:"h"`
 	Rev    int64  `msgpack:"r"`
+	User   string `msgpack:"u,omitempty"`
 }
 
 // tombRecord is stored under t <id> while the document's records are
@@ -116,6 +118,7 @@ func encodeOp(s doc.Sequenced) ([]byte, error) {
 		Seq:    s.Seq,
 		Digest: s.Digest,
 		Author: s.Author,
+		User:   s.User,
 		Time:   unixNano(s.Time),
 		Delta:  deltaValue(s.Delta),
 	})
@@ -126,7 +129,7 @@ func encodeSnapshot(rev doc.Rev, content ot.Delta) ([]byte, error) {
 }
 
 func encodeClient(cs doc.ClientState) ([]byte, error) {
-	return msgpack.Marshal(&clientRecord{V: recordVersion, Seq: cs.Seq, Digest: cs.Digest, Rev: int64(cs.Rev)})
+	return msgpack.Marshal(&clientRecord{V: recordVersion, Seq: cs.Seq, Digest: cs.Digest, Rev: int64(cs.Rev), User: cs.User})
 }
 
 func encodeTomb(t time.Time) ([]byte, error) {
@@ -197,6 +200,7 @@ func decodeOp(b []byte) (doc.Sequenced, error) {
 		Delta:  d,
 		Digest: r.Digest,
 		Author: r.Author,
+		User:   r.User,
 		Time:   fromUnixNano(r.Time),
 	}, nil
 }
@@ -227,7 +231,7 @@ func decodeClient(b []byte) (doc.ClientState, error) {
 	if r.Rev < 1 || r.Seq == 0 {
 		return doc.ClientState{}, fmt.Errorf("%w: seq %d at revision %d", errRecord, r.Seq, r.Rev)
 	}
-	return doc.ClientState{Seq: r.Seq, Digest: r.Digest, Rev: doc.Rev(r.Rev)}, nil
+	return doc.ClientState{Seq: r.Seq, Digest: r.Digest, Rev: doc.Rev(r.Rev), User: r.User}, nil
 }
 
 func decodeTomb(b []byte) (time.Time, error) {

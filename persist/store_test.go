@@ -73,7 +73,7 @@ func sameOps(t *testing.T, got, want []doc.Sequenced) {
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Rev != w.Rev || g.Client != w.Client || g.Seq != w.Seq || g.Digest != w.Digest ||
-			g.Author != w.Author || !g.Time.Equal(w.Time) || !g.Delta.Equal(w.Delta) {
+			g.Author != w.Author || g.User != w.User || !g.Time.Equal(w.Time) || !g.Delta.Equal(w.Delta) {
 			t.Errorf("op %d: got %+v, want %+v", i, g, w)
 		}
 	}
@@ -102,6 +102,7 @@ func TestStore_RoundTrip(t *testing.T) {
 	}
 
 	ops := []doc.Sequenced{insertAt(1, "a", 1, 0, "x"), insertAt(2, "b", 1, 1, "y"), insertAt(3, "a", 2, 0, "z")}
+	ops[0].User, ops[2].User = "ann", "ann" // a's ops came with a verified user; b's did not
 	if err := s.Append(ctx, "doc.1", 0, ops[:2]); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestStore_RoundTrip(t *testing.T) {
 		}
 		sameOps(t, st.Ops, ops[1:])
 		wantClients := map[string]doc.ClientState{
-			"a": {Seq: 2, Digest: ops[2].Digest, Rev: 3},
+			"a": {Seq: 2, Digest: ops[2].Digest, Rev: 3, User: "ann"},
 			"b": {Seq: 1, Digest: ops[1].Digest, Rev: 2},
 		}
 		if !reflect.DeepEqual(st.Clients, wantClients) {

@@ -165,7 +165,7 @@ func (s *Store) Append(ctx context.Context, id string, prev doc.Rev, ops []doc.S
 			if ok && old.Seq > op.Seq {
 				continue // keep the highest seq
 			}
-			cs := doc.ClientState{Seq: op.Seq, Digest: op.Digest, Rev: op.Rev}
+			cs := doc.ClientState{Seq: op.Seq, Digest: op.Digest, Rev: op.Rev, User: op.User}
 			cb, err := encodeClient(cs)
 			if err != nil {
 				return nil, err

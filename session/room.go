@@ -91,8 +91,8 @@ type room struct {
 	// user may neither join with it nor submit under it: that would hand
 	// them the owner's seq and dedupe records, put ops under the owner's
 	// id (which the owner's client takes for its own in a catch-up), and
-	// lock the owner out. Kept while the room is loaded; empty in open
-	// mode.
+	// lock the owner out. Kept while the room is loaded, besides the
+	// user doc's client records keep durably; empty in open mode.
 	owners   map[string]string
 	lastSnap doc.Rev
 	log      zerolog.Logger
@@ -348,7 +348,7 @@ func (r *room) op(mem *member, sub Submit) {
 		r.queue(output{to: mem, frame: encode(&Error{Code: CodeReadOnly, Msg: "this connection may not edit", Seq: sub.Seq})})
 		return
 	}
-	c := doc.Change{Client: mem.hello.Client, Seq: sub.Seq, Base: sub.Base, Delta: sub.Delta, Author: mem.hello.Name, Time: time.Now().UTC()}
+	c := doc.Change{Client: mem.hello.Client, Seq: sub.Seq, Base: sub.Base, Delta: sub.Delta, Author: mem.hello.Name, Time: time.Now().UTC(), User: mem.user}
 	if r.overfills(c) {
 		r.m.cfg.Metrics.OpRejected(CodeTooLarge)
 		r.queue(output{to: mem, frame: encode(&Error{Code: CodeTooLarge, Msg: fmt.Sprintf("the document would be longer than %d units", r.m.cfg.MaxDocLen), Seq: sub.Seq})})
@@ -388,6 +388,7 @@ func (r *room) overfills(c doc.Change) bool {
 }
 
 func (r *room) submit(c doc.Change, user string, reply chan submitResult) {
+	c.User = user
 	if r.heldByOther(c.Client, user) {
 		reply <- submitResult{err: ErrClientInUse}
 		return
@@ -415,6 +416,13 @@ func (r *room) submit(c doc.Change, user string, reply chan submitResult) {
 // than user (see owners). In open mode nobody holds anything.
 func (r *room) heldByOther(client, user string) bool {
 	owner, ok := r.owners[client]
+	if !ok {
+		// The document remembers whose it is, across unloads and
+		// restarts (records written before it did remember have no
+		// user, and are nobody's).
+		cs, known := r.doc.Client(client)
+		owner, ok = cs.User, known && cs.User != ""
+	}
 	return ok && owner != user
 }
 
