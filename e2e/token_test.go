@@ -213,3 +213,16 @@ func TestToken_OpenModeHasNoAdmin(t *testing.T) {
 		t.Errorf("info says %q, want open", info.Auth)
 	}
 }
+
+// TestToken_RefreshFarExpiry checks that a token expiring beyond what a
+// protocol integer holds is still answered, with the largest exp.
+func TestToken_RefreshFarExpiry(t *testing.T) {
+	s := startTokenServer(t, "")
+	edit := map[string]any{"notes": "edit"}
+	r, _ := s.rawJoin(t, "notes", session.Hello{Client: "ann-1", Rev: -1, Token: mint(t, "ann", "Ann", edit, nil)})
+	far := mint(t, "ann", "Ann", edit, func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(time.Unix(1<<60, 0)) })
+	r.send(&session.Auth{Token: far})
+	if a := expect[session.Authed](r); a.Exp != 1<<53-1 {
+		t.Fatalf("authed exp %d, want 2^53-1", a.Exp)
+	}
+}

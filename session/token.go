@@ -80,7 +80,7 @@ func (p *Peer) refresh(a *Auth, mem *member) {
 		p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
 		return
 	}
-	p.send(&Authed{Exp: id.Deadline.Unix()})
+	p.send(&Authed{Exp: min(id.Deadline.Unix(), maxSafe)}) // a far exp still fits the field
 }
 
 func (p *Peer) send(msg any) {
