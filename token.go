@@ -105,6 +105,7 @@ func token(args []string) error {
 	issuer := fs.String("issuer", "", "iss claim (the server's --jwt-issuer)")
 	audience := fs.String("audience", "", "aud claim (the server's --jwt-audience)")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	sid := fs.String("sid", "", "sid claim: the sign-in session the token belongs to, shared by the tokens minted for one sign-in so that revoking it revokes them all (default: none; the token's random jti names it alone)")
 	docs := docRoles{}
 	fs.Var(docs, "doc", "PATTERN=ROLE, repeatable: a document id or a prefix ending in * and view, edit or admin")
 	if err := fs.Parse(args); err != nil {
@@ -144,7 +145,7 @@ func token(args []string) error {
 			Subject: *sub, Issuer: *issuer, ID: rand.Text(),
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(*ttl)),
 		},
-		Name: *name, Color: *color, Docs: docs,
+		Name: *name, Color: *color, Docs: docs, SessionID: *sid,
 	}
 	if *audience != "" {
 		c.Audience = jwt.ClaimStrings{*audience}

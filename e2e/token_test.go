@@ -226,3 +226,41 @@ func TestToken_RefreshFarExpiry(t *testing.T) {
 		t.Fatalf("authed exp %d, want 2^53-1", a.Exp)
 	}
 }
+
+// TestToken_RevokeSessionAcrossRefresh checks that revoking a session ends
+// a connection that began with it and has refreshed since, whether the
+// refreshed token shares the session's sid or is a token of its own.
+func TestToken_RevokeSessionAcrossRefresh(t *testing.T) {
+	s := startTokenServer(t, "")
+	admin := mint(t, "root", "Root", map[string]any{"*": "admin"}, nil)
+	edit := map[string]any{"notes": "edit"}
+	claims := func(jti, sid string) func(*auth.Claims) {
+		return func(c *auth.Claims) { c.ID, c.SessionID = jti, sid }
+	}
+	// A jti-only session, refreshed to another jti.
+	a, _ := s.rawJoin(t, "notes", session.Hello{Client: "ann-1", Rev: -1, Token: mint(t, "ann", "Ann", edit, claims("t-1", ""))})
+	a.send(&session.Auth{Token: mint(t, "ann", "Ann", edit, claims("t-2", ""))})
+	expect[session.Authed](a)
+	// A sign-in session whose tokens share a sid.
+	b, _ := s.rawJoin(t, "notes", session.Hello{Client: "bob-1", Rev: -1, Token: mint(t, "bob", "Bob", edit, claims("u-1", "login-7"))})
+	b.send(&session.Auth{Token: mint(t, "bob", "Bob", edit, claims("u-2", "login-7"))})
+	expect[session.Authed](b)
+
+	for _, tt := range []struct {
+		session string
+		r       *raw
+	}{{"t-1", a}, {"login-7", b}} {
+		if got := s.callAs(t, admin, "POST", "/v1/admin/revoke", map[string]string{"session": tt.session}); got.status != 200 {
+			t.Fatalf("revoke %s: %d %s", tt.session, got.status, got.body)
+		}
+		if code, _ := tt.r.closed(); code != session.CloseRevoked {
+			t.Fatalf("after revoking %s: close %d, want %d", tt.session, code, session.CloseRevoked)
+		}
+	}
+	// Every token of the sign-in is refused, whatever its jti.
+	r := s.rawDial(t, "notes")
+	r.send(&session.Hello{Version: session.ProtocolVersion, Client: "bob-2", Rev: -1, Token: mint(t, "bob", "Bob", edit, claims("u-3", "login-7"))})
+	if code, _ := r.closed(); code != session.CloseUnauthorized {
+		t.Fatalf("a later token of the revoked sign-in: close %d, want %d", code, session.CloseUnauthorized)
+	}
+}

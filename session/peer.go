@@ -38,6 +38,7 @@ type Peer struct {
 	user   string // counted in Manager.users; "" when not
 
 	identity *auth.Identity // the token's, in token mode; replaced by Auth
+	sessions []string       // sessions of the tokens Auth replaced, latest last
 	expiry   *time.Timer    // fires at identity's deadline
 }
 

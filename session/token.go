@@ -17,6 +17,12 @@ import (
 func (p *Peer) watchToken(id *auth.Identity) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if old := p.identity; old != nil && old.Session != "" && old.Session != id.Session {
+		// Revoking the session a connection began with still ends it.
+		// A new slice: revoked reads the old one without the lock.
+		keep := p.sessions[max(0, len(p.sessions)-maxHeldSessions+1):]
+		p.sessions = append(append(make([]string, 0, len(keep)+1), keep...), old.Session)
+	}
 	p.identity = id
 	if p.expiry != nil {
 		p.expiry.Stop()
@@ -75,7 +81,7 @@ func (p *Peer) refresh(a *Auth, mem *member) {
 		return
 	}
 	p.watchToken(id)
-	if v.Revoked(id) {
+	if p.revoked(v) {
 		// Revoked while we were verifying: the sweep saw the old token.
 		p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
 		return
@@ -116,10 +122,7 @@ func (m *Manager) CloseRevoked() int {
 	m.usersMu.Lock()
 	var hit []*Peer
 	for p := range m.tokens {
-		p.mu.Lock()
-		id := p.identity
-		p.mu.Unlock()
-		if v.Revoked(id) {
+		if p.revoked(v) {
 			hit = append(hit, p)
 		}
 	}
@@ -128,4 +131,24 @@ func (m *Manager) CloseRevoked() int {
 		p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
 	}
 	return len(hit)
+}
+
+// maxHeldSessions bounds the earlier sessions a connection remembers.
+const maxHeldSessions = 8
+
+// revoked reports whether the connection's token, or a session it held
+// before a refresh, is revoked.
+func (p *Peer) revoked(v *auth.Verifier) bool {
+	p.mu.Lock()
+	id, held := p.identity, p.sessions
+	p.mu.Unlock()
+	if v.Revoked(id) {
+		return true
+	}
+	for _, s := range held {
+		if v.Revoked(&auth.Identity{User: id.User, Session: s, IssuedAt: id.IssuedAt}) {
+			return true
+		}
+	}
+	return false
 }

@@ -158,7 +158,10 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 	if c.Subject == "" || len(c.Subject) > 256 {
 		return nil, fmt.Errorf("%w: sub missing or too long", ErrInvalid)
 	}
-	id := &Identity{User: c.Subject, Name: cleanName(c.Name), Session: c.ID, docs: c.Docs}
+	id := &Identity{User: c.Subject, Name: cleanName(c.Name), Session: c.SessionID, docs: c.Docs}
+	if id.Session == "" || len(id.Session) > 256 {
+		id.Session = c.ID
+	}
 	if c.IssuedAt != nil {
 		id.IssuedAt = c.IssuedAt.Time
 	}
@@ -193,6 +196,11 @@ type Claims struct {
 	jwt.RegisteredClaims
 	Name  string `json:"name,omitempty"`
 	Color string `json:"color,omitempty"`
+	// SessionID is the login session the token belongs to: the tokens
+	// an issuer mints one after another for one sign-in share it, so
+	// revoking the session revokes them all. Without it a token is its
+	// own session, named by its jti.
+	SessionID string `json:"sid,omitempty"`
 	// Docs maps a document id, or a prefix pattern ending in "*", to a
 	// role: "view", "edit" or "admin". Values are kept as decoded, and
 	// anything but those three strings grants nothing.

@@ -38,7 +38,7 @@ type Identity struct {
 	Name  string // display name; the user id when the token has none
 	Color string // "#rrggbb", or "" when the token has none or a bad one
 
-	Session  string    // the token's jti: "" when it has none
+	Session  string    // the token's sid, else its jti: "" when it has neither
 	IssuedAt time.Time // the token's iat: zero when it has none
 	// Deadline is when the token stops being accepted: its exp plus the
 	// verifier's leeway. A connection must not outlive it.
