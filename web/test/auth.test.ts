@@ -11,34 +11,15 @@ import Delta from 'quill-delta';
 import { CowriteClient, MemoryJournal, tokenClaims, tokenExpiry } from '../src/client/index.js';
 import type { ClientOptions, ErrorEvent } from '../src/client/index.js';
 import { pendingOf } from '../src/client/state.js';
-import { FakeLocks, MiniServer, tick, until } from './fakes.js';
+import { destroyClients, fakeJWT, FakeLocks, MiniServer, testClient, tick, until } from './fakes.js';
 
-const live: CowriteClient[] = [];
+const client = testClient;
 
-afterEach(() => {
-  for (const c of live.splice(0)) c.destroy();
-});
-
-function client(server: MiniServer, opts: Partial<ClientOptions> = {}): CowriteClient {
-  const c = new CowriteClient({
-    server: 'http://cowrite.test',
-    doc: 'doc-1',
-    name: 'Ann',
-    color: '#e91e63',
-    journal: null,
-    WebSocket: server.WebSocket,
-    random: () => 0.5,
-    backoff: { base: 2, cap: 8 },
-    ...opts,
-  });
-  live.push(c);
-  return c;
-}
+afterEach(destroyClients);
 
 /** jwt makes a token that looks like a JWT whose payload holds exp (Unix seconds); its signature is junk. */
 function jwt(exp: number, jti = 'a'): string {
-  const b64url = (v: unknown) => btoa(JSON.stringify(v)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  return `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ sub: 'ann', exp, jti })}.c2lnbmF0dXJl`;
+  return fakeJWT({ sub: 'ann', exp, jti });
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);

@@ -9,29 +9,11 @@ import Delta from 'quill-delta';
 
 import { CowriteClient, installBeforeUnloadGuard } from '../src/client/index.js';
 import type { ClientOptions, ErrorEvent, ResetEvent, Status } from '../src/client/index.js';
-import { MiniServer, textOf, tick, until } from './fakes.js';
+import { destroyClients, MiniServer, testClient, textOf, tick, until } from './fakes.js';
 
-const live: CowriteClient[] = [];
+const client = testClient;
 
-afterEach(() => {
-  for (const c of live.splice(0)) c.destroy();
-});
-
-function client(server: MiniServer, opts: Partial<ClientOptions> = {}): CowriteClient {
-  const c = new CowriteClient({
-    server: 'http://cowrite.test',
-    doc: 'doc-1',
-    name: 'Ann',
-    color: '#e91e63',
-    journal: null,
-    WebSocket: server.WebSocket,
-    random: () => 0.5,
-    backoff: { base: 2, cap: 8 },
-    ...opts,
-  });
-  live.push(c);
-  return c;
-}
+afterEach(destroyClients);
 
 /** record collects a client's events. */
 function record(c: CowriteClient) {

@@ -7,6 +7,9 @@ import { decode, encode } from '@msgpack/msgpack';
 import Delta from 'quill-delta';
 import type { Op } from 'quill-delta';
 
+import { CowriteClient } from '../src/client/index.js';
+import type { ClientOptions, Journal } from '../src/client/index.js';
+
 type Msg = Record<string, unknown>;
 
 /** FakeSocket is the browser side of one connection; the server side is its peer. */
@@ -381,4 +384,62 @@ export function pageIndexedDB(factory: IDBFactory): { factory: IDBFactory; kill(
       : undefined,
   );
   return { factory: page, kill: () => (dead = true) };
+}
+
+const live: CowriteClient[] = [];
+
+/**
+ * testClient makes a client of server with the tests' defaults: no
+ * journal, fixed randomness, a short backoff. Call destroyClients after
+ * each test (afterEach) to end every client made.
+ */
+export function testClient(server: MiniServer, opts: Partial<ClientOptions> = {}): CowriteClient {
+  const c = new CowriteClient({
+    server: 'http://cowrite.test',
+    doc: 'doc-1',
+    name: 'Ann',
+    color: '#e91e63',
+    journal: null,
+    WebSocket: server.WebSocket,
+    random: () => 0.5,
+    backoff: { base: 2, cap: 8 },
+    ...opts,
+  });
+  live.push(c);
+  return c;
+}
+
+/** destroyClients ends every client testClient made. */
+export function destroyClients(): void {
+  for (const c of live.splice(0)) c.destroy();
+}
+
+/** A browser profile: one journal and one lock manager, shared by its tabs. */
+export interface Profile {
+  journal: Journal | null;
+  locks: FakeLocks | null;
+}
+
+/** openTab opens a page of document "notes" in profile p. */
+export function openTab(server: MiniServer, p: Profile, opts: Partial<ClientOptions> = {}): CowriteClient {
+  return testClient(server, {
+    server: 'https://cowrite.test',
+    doc: 'notes',
+    journal: p.journal,
+    locks: p.locks?.asLockManager ?? null,
+    ...opts,
+  });
+}
+
+/** closeTab ends a tab as closing it would: the page stops, its locks go. */
+export async function closeTab(c: CowriteClient, p: Profile): Promise<void> {
+  c.destroy();
+  await tick(5); // the last journal write settles, then the claim is released
+  if (p.locks) p.locks.drop();
+}
+
+/** fakeJWT makes a token shaped like a JWT with these claims; its signature is junk (clients do not check it). */
+export function fakeJWT(claims: Record<string, unknown>): string {
+  const b64url = (v: unknown) => btoa(JSON.stringify(v)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(claims)}.c2lnbmF0dXJl`;
 }

@@ -11,49 +11,21 @@ import { CowriteClient, IndexedDBJournal, MemoryJournal } from '../src/client/in
 import type { ClientOptions, Journal, JournalRecord, JournalWrite } from '../src/client/index.js';
 import { leaseClaims, lockClaims } from '../src/client/claim.js';
 import { DocState } from '../src/client/state.js';
-import { FakeLocks, MiniServer, pageIndexedDB, seeded, textOf, tick, until } from './fakes.js';
-
-const live: CowriteClient[] = [];
+import { closeTab, destroyClients, FakeLocks, MiniServer, openTab, pageIndexedDB, seeded, textOf, tick, until } from './fakes.js';
+import type { Profile } from './fakes.js';
 
 /** idb is a journal in a new, empty fake IndexedDB. */
 const idb = (factory: IDBFactory = new IDBFactory()) => new IndexedDBJournal(factory, 'cowrite', IDBKeyRange);
 
-afterEach(() => {
-  for (const c of live.splice(0)) c.destroy();
-});
+afterEach(destroyClients);
 
 const ins = (at: number, text: string) => new Delta().retain(at).insert(text);
 const saved = (c: CowriteClient) => c.status.state === 'saved';
 
-/** A browser profile: one journal and one lock manager, shared by its tabs. */
-interface Profile {
-  journal: Journal | null;
-  locks: FakeLocks | null;
-}
 
-function tab(server: MiniServer, p: Profile, opts: Partial<ClientOptions> = {}): CowriteClient {
-  const c = new CowriteClient({
-    server: 'https://cowrite.test',
-    doc: 'notes',
-    name: 'Ann',
-    color: '#e91e63',
-    journal: p.journal,
-    locks: p.locks?.asLockManager ?? null,
-    WebSocket: server.WebSocket,
-    random: () => 0.5,
-    backoff: { base: 2, cap: 8 },
-    ...opts,
-  });
-  live.push(c);
-  return c;
-}
+const tab = openTab;
 
-/** close ends a tab as closing it would: the page stops, its locks go. */
-async function close(c: CowriteClient, p: Profile): Promise<void> {
-  c.destroy();
-  await tick(5); // the last journal write settles, then the claim is released
-  if (p.locks) p.locks.drop();
-}
+const close = closeTab;
 
 /** count is how many times s occurs in text. */
 function count(text: string, s: string): number {

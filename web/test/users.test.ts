@@ -11,13 +11,13 @@ import Delta from 'quill-delta';
 
 import { CowriteClient, IndexedDBJournal, MemoryJournal, unsentEdits } from '../src/client/index.js';
 import type { ClientOptions, Journal } from '../src/client/index.js';
-import { FakeLocks, MiniServer, textOf, tick, until } from './fakes.js';
+import { closeTab, destroyClients, fakeJWT, FakeLocks, MiniServer, openTab, textOf, tick, until } from './fakes.js';
+import type { Profile as AnyProfile } from './fakes.js';
 
-const live: CowriteClient[] = [];
+/** Profile is a browser profile that keeps a journal. */
+type Profile = AnyProfile & { journal: Journal };
 
-afterEach(() => {
-  for (const c of live.splice(0)) c.destroy();
-});
+afterEach(destroyClients);
 
 const server0 = 'https://cowrite.test';
 const ins = (at: number, text: string) => new Delta().retain(at).insert(text);
@@ -25,40 +25,18 @@ const saved = (c: CowriteClient) => c.status.state === 'saved';
 
 /** jwt makes a token that looks like a JWT for sub (its signature is junk: the client does not check it). */
 function jwt(sub: string): string {
-  const b64url = (v: unknown) => btoa(JSON.stringify(v)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  return `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ sub, exp: Math.floor(Date.now() / 1000) + 3600 })}.c2lnbmF0dXJl`;
+  return fakeJWT({ sub, exp: Math.floor(Date.now() / 1000) + 3600 });
 }
 
 const ann = jwt('ann');
 const bob = jwt('bob');
 
-interface Profile {
-  journal: Journal;
-  locks: FakeLocks | null;
-}
 
 function tab(server: MiniServer, p: Profile, opts: Partial<ClientOptions> = {}): CowriteClient {
-  const c = new CowriteClient({
-    server: server0,
-    doc: 'notes',
-    name: 'Someone',
-    color: '#e91e63',
-    journal: p.journal,
-    locks: p.locks?.asLockManager ?? null,
-    WebSocket: server.WebSocket,
-    random: () => 0.5,
-    backoff: { base: 2, cap: 8 },
-    ...opts,
-  });
-  live.push(c);
-  return c;
+  return openTab(server, p, { name: 'Someone', ...opts });
 }
 
-async function close(c: CowriteClient, p: Profile): Promise<void> {
-  c.destroy();
-  await tick(5);
-  if (p.locks) p.locks.drop();
-}
+const close = closeTab;
 
 /** helloTokens maps each client id the server saw in a hello to the tokens it came with. */
 function helloTokens(server: MiniServer): Map<string, Set<string>> {
