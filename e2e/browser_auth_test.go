@@ -8,9 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -224,12 +222,7 @@ func TestBrowser_AuthExpiry(t *testing.T) {
 // expiry, neither editor reconnected, and typing still reaches the server.
 func TestBrowser_AuthEmbedRefresh(t *testing.T) {
 	chromium(t)
-	hostLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(hostLn.Addr().String())
-	hostOrigin := "http://localhost:" + port
+	hostLn, hostOrigin := listenHostPage(t)
 	// Tokens live 2 to 3 s and the server allows 3 s of leeway, as a real
 	// one allows 30: a connection that was never refreshed closes 5 to 6 s
 	// after its token was minted, before the test types at 7 s, while a
@@ -238,7 +231,7 @@ func TestBrowser_AuthEmbedRefresh(t *testing.T) {
 	base := s.http.URL
 
 	var minted atomic.Int32
-	host := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serveHostPage(t, hostLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -269,10 +262,6 @@ handle.on('status', (s) => scriptStates.push(s.state));`, base)
 			http.NotFound(w, r)
 		}
 	}))
-	host.Listener.Close()
-	host.Listener = hostLn
-	host.Start()
-	t.Cleanup(host.Close)
 
 	h := newBrowser(t, "host").open(hostOrigin + "/")
 	h.waitFor("the script embed saved", `scriptStates.includes('saved')`)

@@ -803,20 +803,40 @@ func TestBrowser_HostileNames(t *testing.T) {
 // postMessage to the page's origin), and edits in either reach the other
 // and the server. The same page from an origin not in the list gets
 // neither.
-func TestBrowser_EmbedOtherOrigin(t *testing.T) {
-	chromium(t)
-	hostLn, err := net.Listen("tcp", "127.0.0.1:0")
+// listenHostPage takes a port for a page of another origin than the
+// server's (localhost, where the server is 127.0.0.1) and returns its
+// listener and origin: the origin is needed before the page's handler,
+// which needs the server's address.
+func listenHostPage(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(hostLn.Addr().String())
-	hostOrigin := "http://localhost:" + port // another host and port than the server's
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return ln, "http://localhost:" + port
+}
+
+// serveHostPage serves h on a listener from listenHostPage until the test
+// ends.
+func serveHostPage(t *testing.T, ln net.Listener, h http.Handler) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+}
+
+func TestBrowser_EmbedOtherOrigin(t *testing.T) {
+	chromium(t)
+	hostLn, hostOrigin := listenHostPage(t) // another host and port than the server's
 	s := startServerAt(t, "", "127.0.0.1:0", hostOrigin)
 	base := s.http.URL
 	requireAssets(t, base)
 	createDoc(t, base, "embedded", "Embedded", "From the server.")
 
-	host := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serveHostPage(t, hostLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -843,10 +863,6 @@ for (const type of ['ready', 'change', 'status', 'presence', 'error']) {
 			http.NotFound(w, r)
 		}
 	}))
-	host.Listener.Close()
-	host.Listener = hostLn
-	host.Start()
-	t.Cleanup(host.Close)
 
 	br := newBrowser(t, "host")
 	h := br.open(hostOrigin + "/")
