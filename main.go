@@ -102,6 +102,7 @@ type serveConfig struct {
 	maxConnsPerIP   int
 	maxConnsUser    int
 	maxPendingPerIP int
+	writeRate       int
 	trustedProxies  string
 	helloTimeout    time.Duration
 	allowedOrigins  string
@@ -132,6 +133,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.presenceRate, "presence-rate", 30, "presence updates a second one connection may send; over it they are coalesced, far over it the connection is closed with 4029")
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most WebSockets open on the server; more are refused with HTTP 503")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 100, "in open mode, most WebSockets from one client address; more are refused with HTTP 429")
+	fs.IntVar(&c.writeRate, "write-rate", 50, "REST writes (create, op, delete) a second one caller may make, a token's user or in open mode an address; more get HTTP 429 rate_limited")
 	fs.IntVar(&c.maxPendingPerIP, "max-pending-per-ip", 50, "most WebSockets from one client address that have not had their hello accepted yet; more are refused with HTTP 429")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed for the per-address limits; empty: none")
 	fs.IntVar(&c.maxConnsUser, "max-conns-per-user", 100, "with tokens, most connections of one user; more are closed with 4029")
@@ -242,7 +244,7 @@ func serve(args []string) error {
 		MaxConnsPerUser: c.maxConnsUser,
 		HelloTimeout:    c.helloTimeout,
 	})
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, MaxPendingPerIP: c.maxPendingPerIP, TrustedProxies: proxies, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, MaxPendingPerIP: c.maxPendingPerIP, WriteRate: c.writeRate, TrustedProxies: proxies, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
 		return store.Revoke(ctx, persist.Revocation{User: rev.User, Session: rev.Session, At: rev.At})
 	}, Backup: func(bctx context.Context, w io.Writer) error {
 		// A shutdown does not wait for a backup: it ends it, and the
@@ -362,7 +364,7 @@ func bench(args []string) error {
 		// Every client of the load generator comes from loopback and types
 		// without a pause: the connection and rate limits are lifted
 		// (--serve-args may set them again).
-		lifted := []string{"--max-conns=1000000", "--max-conns-per-ip=1000000", "--op-rate=1000000", "--presence-rate=1000000"}
+		lifted := []string{"--max-conns=1000000", "--max-conns-per-ip=1000000", "--max-pending-per-ip=1000000", "--op-rate=1000000", "--presence-rate=1000000", "--write-rate=1000000"}
 		c.ServerArgs = append(lifted, strings.Fields(serverArgs)...)
 	}
 	c.Progress = os.Stderr

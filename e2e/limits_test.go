@@ -449,3 +449,34 @@ func TestLimits_OversizeFrameFlood(t *testing.T) {
 		t.Fatalf("server has %d characters at rev %d, typist %d; want the typist's %d", len(content.Text()), rev, len(typist.Text()), 2*typed)
 	}
 }
+
+// TestLimits_RESTWrites checks the REST write rate: one user over it gets
+// 429 rate_limited with Retry-After, another user is not affected, and the
+// bucket fills again with time.
+func TestLimits_RESTWrites(t *testing.T) {
+	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := serverOpts{web: web.Config{Verifier: v, WriteRate: 3}}
+	o.session.Verifier = v
+	s := startServer(t, "", o)
+	edit := map[string]any{"*": "edit"}
+	ann, bob := mint(t, "ann", "Ann", edit, nil), mint(t, "bob", "Bob", edit, nil)
+	op := func(rev int) map[string]any {
+		return map[string]any{"rev": rev, "delta": map[string]any{"ops": []any{map[string]any{"insert": "x"}}}}
+	}
+	must(t, s.callAs(t, ann, "POST", "/v1/docs", map[string]any{"id": "notes"}), http.StatusCreated)
+	must(t, s.callAs(t, ann, "POST", "/v1/docs/notes/ops", op(0)), http.StatusOK)
+	must(t, s.callAs(t, ann, "POST", "/v1/docs/notes/ops", op(1)), http.StatusOK)
+	got := s.callAs(t, ann, "POST", "/v1/docs/notes/ops", op(2))
+	if got.status != http.StatusTooManyRequests || got.errorCode(t) != session.CodeRateLimited || got.header.Get("Retry-After") == "" {
+		t.Fatalf("ann's fourth write: HTTP %d %s (Retry-After %q), want 429 rate_limited", got.status, got.body, got.header.Get("Retry-After"))
+	}
+	must(t, s.callAs(t, bob, "POST", "/v1/docs/notes/ops", op(2)), http.StatusOK)
+	time.Sleep(400 * time.Millisecond) // a write comes back every third of a second
+	must(t, s.callAs(t, ann, "POST", "/v1/docs/notes/ops", op(3)), http.StatusOK)
+	if d, _ := s.content(t, "notes"); d.Text() != "xxxx" {
+		t.Errorf("content %q: a refused write was applied", d.Text())
+	}
+}

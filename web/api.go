@@ -67,7 +67,7 @@ func (srv *Server) createDoc(w http.ResponseWriter, r *http.Request) {
 	// Who asks is known before the body is read: a stranger's body is not
 	// decoded, and the answer to a stranger does not depend on it.
 	user, ok := srv.identify(w, r)
-	if !ok {
+	if !ok || !srv.limitWrite(w, r, user) {
 		return
 	}
 	var req struct {
@@ -173,7 +173,7 @@ func (srv *Server) getOps(w http.ResponseWriter, r *http.Request) {
 
 func (srv *Server) postOp(w http.ResponseWriter, r *http.Request) {
 	user, ok := srv.allow(w, r, chi.URLParam(r, "id"), auth.RoleEdit)
-	if !ok {
+	if !ok || !srv.limitWrite(w, r, user) {
 		return
 	}
 	var req struct {
@@ -210,7 +210,7 @@ func (srv *Server) postOp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (srv *Server) deleteDoc(w http.ResponseWriter, r *http.Request) {
-	if _, ok := srv.allow(w, r, chi.URLParam(r, "id"), auth.RoleAdmin); !ok {
+	if user, ok := srv.allow(w, r, chi.URLParam(r, "id"), auth.RoleAdmin); !ok || !srv.limitWrite(w, r, user) {
 		return
 	}
 	if err := srv.cfg.Manager.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {

@@ -55,6 +55,12 @@ type Config struct {
 	// 50.
 	MaxPendingPerIP int
 
+	// WriteRate is how many REST writes (creating a document, submitting
+	// an op, deleting) one caller may make a second, in bursts of as
+	// many: a token's user, or in open mode a client address. One more is
+	// answered 429 rate_limited with Retry-After. Default 50.
+	WriteRate int
+
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
 	// is believed: a request from one of them counts against the address
 	// it forwards for, in the per-address limits. Default none: every
@@ -112,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPendingPerIP <= 0 {
 		c.MaxPendingPerIP = 50
+	}
+	if c.WriteRate <= 0 {
+		c.WriteRate = 50
 	}
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256

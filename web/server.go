@@ -22,6 +22,7 @@ type Server struct {
 	melody *melody.Melody
 	router chi.Router
 	conns  connCounter
+	writes writeLimiter // REST writes per caller (ratelimit.go)
 
 	backingUp atomic.Bool // an online backup is being streamed (backup.go)
 }
@@ -29,6 +30,7 @@ type Server struct {
 // New returns the server's handler over cfg.Manager.
 func New(cfg Config) *Server {
 	srv := &Server{cfg: cfg.withDefaults()}
+	srv.writes.perSec = srv.cfg.WriteRate
 	srv.melody = srv.newMelody()
 
 	r := chi.NewRouter()
