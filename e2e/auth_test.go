@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"slices"
 	"testing"
@@ -326,4 +330,50 @@ func TestAuth_REST(t *testing.T) {
 	if d, _ := s.content(t, "readme"); d.Text() != "readme text" {
 		t.Errorf("readme %q", d.Text())
 	}
+}
+
+// TestAuth_AlgorithmConfusion checks, against a server that verifies EdDSA
+// and RS256 tokens with public keys, that a token signed with HS256 using
+// a public key as the secret (its PEM or raw bytes) is refused, while a
+// token signed with the private key gets in.
+func TestAuth_AlgorithmConfusion(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	v, err := auth.New(auth.Config{PublicKey: pub, Issuer: authIssuer, Audience: authAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o serverOpts
+	o.session.Verifier, o.web.Verifier = v, v
+	s := startServer(t, "", o)
+	claims := func() *auth.Claims {
+		return &auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "x", Issuer: authIssuer, Audience: jwt.ClaimStrings{authAudience},
+			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Docs: map[string]any{"*": "admin"}}
+	}
+	for _, key := range [][]byte{pubPEM, []byte(pub)} {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims()).SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.rawDial(t, "notes")
+		r.send(&session.Hello{Version: session.ProtocolVersion, Client: "c", Rev: -1, Token: tok})
+		if code, _ := r.closed(); code != session.CloseUnauthorized {
+			t.Fatalf("HS256 signed with the public key: close %d, want %d", code, session.CloseUnauthorized)
+		}
+		if got := s.callAs(t, tok, "GET", "/v1/docs", nil); got.status != http.StatusUnauthorized {
+			t.Fatalf("REST with HS256 signed with the public key: %d, want 401", got.status)
+		}
+	}
+	good, err := auth.Sign(claims(), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.rawJoin(t, "notes", session.Hello{Client: "c", Rev: -1, Token: good})
 }
