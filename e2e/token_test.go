@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/cowrite/cowrite/session"
 	"github.com/cowrite/cowrite/session/auth"
@@ -262,5 +264,47 @@ func TestToken_RevokeSessionAcrossRefresh(t *testing.T) {
 	r.send(&session.Hello{Version: session.ProtocolVersion, Client: "bob-2", Rev: -1, Token: mint(t, "bob", "Bob", edit, claims("u-3", "login-7"))})
 	if code, _ := r.closed(); code != session.CloseUnauthorized {
 		t.Fatalf("a later token of the revoked sign-in: close %d, want %d", code, session.CloseUnauthorized)
+	}
+}
+
+// TestToken_RefreshFlood checks that token refreshes are held to a rate: a
+// connection that sends them in a burst gets rate_limited, then 4029, and
+// one that sends refused messages in a burst is closed the same way.
+func TestToken_RefreshFlood(t *testing.T) {
+	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := serverOpts{session: session.Config{Verifier: v, OpRate: 5}}
+	o.web.Verifier = v
+	s := startServer(t, "", o)
+	tok := mint(t, "ann", "Ann", map[string]any{"notes": "edit"}, nil)
+	r, _ := s.rawJoin(t, "notes", session.Hello{Client: "ann-1", Rev: -1, Token: tok})
+	for range 10 {
+		r.send(&session.Auth{Token: tok})
+	}
+	code, errs := r.closed()
+	limited := 0
+	for _, e := range errs {
+		if e.Code == session.CodeRateLimited {
+			limited++
+		}
+	}
+	if code != session.CloseRateLimited || limited < 2 {
+		t.Fatalf("refresh flood: close %d, errors %+v; want rate_limited errors and %d", code, errs, session.CloseRateLimited)
+	}
+
+	r, _ = s.rawJoin(t, "notes", session.Hello{Client: "ann-2", Rev: -1, Token: tok})
+	bad, err := msgpack.Marshal(map[string]any{"t": "op", "seq": 1, "rev": "not a number", "delta": map[string]any{"ops": []any{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 40 {
+		if r.ws.WriteMessage(websocket.BinaryMessage, bad) != nil {
+			break // closed already
+		}
+	}
+	if code, _ := r.closed(); code != session.CloseRateLimited {
+		t.Fatalf("bad message flood: close %d, want %d", code, session.CloseRateLimited)
 	}
 }

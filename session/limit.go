@@ -39,6 +39,11 @@ type limiter struct {
 	ok, strikes *bucket
 }
 
+// authRate is how many token refreshes (Auth) a second one connection may
+// send. A client refreshes once in a token's life: more is a bug or an
+// attack, and each costs a signature check.
+const authRate = 1
+
 // floodFactor is how many times its rate a connection may send, sustained,
 // before it is closed with CloseRateLimited.
 const floodFactor = 5

@@ -21,8 +21,8 @@ type Peer struct {
 
 	helloTimer *time.Timer
 
-	// Used by Receive only, made at the first op or presence.
-	ops, presence *limiter
+	// Used by Receive only, made at the first op, presence or auth.
+	ops, presence, auths *limiter
 
 	// presMu serializes presence posts; held, it guards the fields below.
 	presMu      sync.Mutex
@@ -72,7 +72,15 @@ func (p *Peer) Receive(frame []byte) {
 			return
 		}
 		// A well-formed frame with a bad field is refused, and the
-		// session goes on.
+		// session goes on, at the op rate: a refusal costs the server
+		// as much as an op.
+		if p.ops == nil {
+			p.ops = newLimiter(p.m.cfg.OpRate)
+		}
+		if _, flood := p.ops.allow(); flood {
+			p.closeWith(CodeRateLimited, "far too many refused messages; reconnect later", CloseRateLimited)
+			return
+		}
 		if pe.Seq > 0 { // an op, refused after its seq was read
 			p.m.cfg.Metrics.OpRejected(pe.Code)
 		}
@@ -134,6 +142,16 @@ func (p *Peer) Receive(frame []byte) {
 	case *Auth:
 		if state != joined {
 			p.fail(CodeNotHello, "auth before hello")
+			return
+		}
+		if p.auths == nil {
+			p.auths = newLimiter(authRate)
+		}
+		if ok, flood := p.auths.allow(); flood {
+			p.closeWith(CodeRateLimited, "far too many token refreshes; reconnect later", CloseRateLimited)
+			return
+		} else if !ok {
+			p.sendError(CodeRateLimited, "too many token refreshes; send the next one later", 0)
 			return
 		}
 		p.refresh(msg, mem)
