@@ -115,8 +115,9 @@ func New(cfg Config) (*Verifier, error) {
 }
 
 // Revoked reports whether id's token has been revoked since it was
-// verified.
-func (v *Verifier) Revoked(id *Identity) bool { return v.cfg.Revoked.Revoked(id) }
+// verified: by session, or as its user's token issued before the
+// revocation or within the leeway after it.
+func (v *Verifier) Revoked(id *Identity) bool { return v.cfg.Revoked.revoked(id, v.leeway) }
 
 // Revoke adds rev to the verifier's revocations.
 func (v *Verifier) Revoke(rev Revocation) { v.cfg.Revoked.Add(rev) }
@@ -172,7 +173,7 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 	if colorRe.MatchString(c.Color) {
 		id.Color = c.Color
 	}
-	if v.cfg.Revoked.Revoked(id) {
+	if v.cfg.Revoked.revoked(id, v.leeway) {
 		return nil, ErrRevoked
 	}
 	return id, nil

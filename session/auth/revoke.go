@@ -13,8 +13,9 @@ var ErrRevoked = fmt.Errorf("%w: revoked", ErrInvalid)
 
 // Revocations is the set of revoked users and sessions that a Verifier
 // consults. Revoking a user refuses every token of theirs issued at or
-// before the revocation (and every token of theirs without iat), so the
-// user gets back in with a newer token; revoking a session refuses the
+// before the revocation (a Verifier adds its leeway, for issuers' clocks
+// that run ahead), and every token of theirs without iat, so the user gets
+// back in with a newer token; revoking a session refuses the
 // tokens whose jti is that session. It is safe for concurrent use; the
 // zero value is empty and ready.
 type Revocations struct {
@@ -50,7 +51,12 @@ func (r *Revocations) RevokeSession(session string, at time.Time) {
 
 // Revoked reports whether id's token is revoked. A nil Revocations
 // revokes nothing.
-func (r *Revocations) Revoked(id *Identity) bool {
+func (r *Revocations) Revoked(id *Identity) bool { return r.revoked(id, 0) }
+
+// revoked is Revoked for tokens from issuers whose clocks may be skew
+// ahead: a user's tokens issued up to skew after the revocation are
+// refused too, so that none minted before it passes for a later one.
+func (r *Revocations) revoked(id *Identity, skew time.Duration) bool {
 	if r == nil || id == nil {
 		return false
 	}
@@ -64,7 +70,7 @@ func (r *Revocations) Revoked(id *Identity) bool {
 	at, ok := r.users[id.User]
 	// iat has whole seconds: a token issued in the second of the
 	// revocation is refused too, never one issued before it let in.
-	return ok && !id.IssuedAt.After(at)
+	return ok && !id.IssuedAt.After(at.Add(skew))
 }
 
 // ErrBadRevocation is returned by Revocation.Check.

@@ -98,3 +98,32 @@ func TestVerifyRevoked(t *testing.T) {
 		t.Error("Revoked(id) = false after the revocation")
 	}
 }
+
+// TestVerifyRevokedSkew checks that a user's revocation also refuses the
+// tokens issued within the verifier's leeway after it, which an issuer
+// whose clock runs ahead may have minted before it, and not later ones.
+func TestVerifyRevokedSkew(t *testing.T) {
+	v, err := New(Config{Secret: secret, Now: func() time.Time { return now }, Leeway: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Revoke(Revocation{User: "ann", At: now})
+	for _, tt := range []struct {
+		iat  time.Time
+		want error
+	}{
+		{now.Add(5 * time.Second), ErrRevoked},
+		{now.Add(10 * time.Second), ErrRevoked},
+		{now.Add(11 * time.Second), nil},
+	} {
+		c := &Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "ann",
+			IssuedAt: jwt.NewNumericDate(tt.iat), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}
+		tok, err := Sign(c, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(tok); err != tt.want {
+			t.Errorf("token issued %v after the revocation: %v, want %v", tt.iat.Sub(now), err, tt.want)
+		}
+	}
+}
