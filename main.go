@@ -106,6 +106,7 @@ type serveConfig struct {
 	trustedProxies  string
 	helloTimeout    time.Duration
 	allowedOrigins  string
+	allowedHosts    string
 	shutdownWait    time.Duration
 	cpuProfile      string
 	adminAddr       string
@@ -138,6 +139,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed for the per-address limits; empty: none")
 	fs.IntVar(&c.maxConnsUser, "max-conns-per-user", 100, "with tokens, most connections of one user; more are closed with 4029")
 	fs.DurationVar(&c.helloTimeout, "hello-timeout", 10*time.Second, "how long a new WebSocket may take to send a valid hello; it is then closed with 4002, and nothing it sent before is kept")
+	fs.StringVar(&c.allowedHosts, "allowed-hosts", "", "in open mode, comma-separated host names (docs.lan) the server answers for besides localhost and IP addresses, against DNS rebinding; with tokens any name is answered")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins (https://app.example.com) whose pages may connect, besides the server's own; scheme://host[:port] only, and a bad entry stops startup")
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until shutdown (for profiling)")
@@ -197,13 +199,8 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	var origins []string
-	for _, o := range strings.Split(c.allowedOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
-	if origins, err = web.ParseOrigins(origins); err != nil {
+	origins, err := web.ParseOrigins(splitList(c.allowedOrigins))
+	if err != nil {
 		return fmt.Errorf("--allowed-origins: %w", err)
 	}
 
@@ -244,7 +241,7 @@ func serve(args []string) error {
 		MaxConnsPerUser: c.maxConnsUser,
 		HelloTimeout:    c.helloTimeout,
 	})
-	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, MaxPendingPerIP: c.maxPendingPerIP, WriteRate: c.writeRate, TrustedProxies: proxies, AllowedOrigins: origins, Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
+	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, MaxPendingPerIP: c.maxPendingPerIP, WriteRate: c.writeRate, TrustedProxies: proxies, AllowedOrigins: origins, AllowedHosts: splitList(c.allowedHosts), Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
 		return store.Revoke(ctx, persist.Revocation{User: rev.User, Session: rev.Session, At: rev.At})
 	}, Backup: func(bctx context.Context, w io.Writer) error {
 		// A shutdown does not wait for a backup: it ends it, and the
@@ -394,14 +391,23 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
+// splitList splits a comma-separated flag value, dropping empty entries
+// and the spaces around each.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // parseProxies reads --trusted-proxies: addresses and CIDR ranges,
 // comma-separated.
 func parseProxies(list string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, e := range strings.Split(list, ",") {
-		if e = strings.TrimSpace(e); e == "" {
-			continue
-		}
+	for _, e := range splitList(list) {
 		if p, err := netip.ParsePrefix(e); err == nil {
 			out = append(out, p.Masked())
 			continue

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/cowrite/cowrite/session"
+	"github.com/cowrite/cowrite/session/auth"
 	"github.com/cowrite/cowrite/web"
 )
 
@@ -18,7 +19,7 @@ import (
 // document; a refused one gets HTTP 403 at the upgrade and the document is
 // never created.
 func TestOrigin(t *testing.T) {
-	s := startServer(t, "", serverOpts{web: web.Config{AllowedOrigins: []string{"https://app.example.com"}}})
+	s := startServer(t, "", serverOpts{web: web.Config{AllowedOrigins: []string{"https://app.example.com"}, AllowedHosts: []string{"docs.example.com"}}})
 	own := s.http.URL // http://127.0.0.1:PORT
 	port := own[strings.LastIndexByte(own, ':')+1:]
 
@@ -81,5 +82,62 @@ func TestOrigin(t *testing.T) {
 			expect[session.Welcome](r)
 			must(t, s.call(t, http.MethodGet, "/v1/docs/"+id, nil), http.StatusOK)
 		})
+	}
+}
+
+// TestOpenModeHosts checks the defence against DNS rebinding: in open mode
+// the server answers only for IP addresses, localhost and the names it is
+// given; with tokens, for any name.
+func TestOpenModeHosts(t *testing.T) {
+	get := func(s *server, host string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", s.http.URL+"/v1/docs", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	open := startServer(t, "", serverOpts{web: web.Config{AllowedHosts: []string{"docs.lan"}}})
+	for host, want := range map[string]int{
+		"127.0.0.1:8080":    http.StatusOK,
+		"localhost:8080":    http.StatusOK,
+		"docs.lan:8080":     http.StatusOK,
+		"rebound.evil:8080": http.StatusForbidden,
+	} {
+		if got := get(open, host); got != want {
+			t.Errorf("open mode, Host %s: HTTP %d, want %d", host, got, want)
+		}
+	}
+	// A WebSocket for a rebound name is refused before any document is made.
+	req, _ := http.NewRequest("GET", open.http.URL+"/v1/docs/rebound/ws", nil)
+	req.Host = "rebound.evil"
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	if r2, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if r2.Body.Close(); r2.StatusCode != http.StatusForbidden {
+		t.Errorf("open mode WebSocket for a rebound name: HTTP %d, want 403", r2.StatusCode)
+	}
+	if _, err := open.manager.Meta(t.Context(), "rebound"); err == nil {
+		t.Error("a refused WebSocket created its document")
+	}
+
+	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := serverOpts{web: web.Config{Verifier: v}}
+	o.session.Verifier = v
+	tokens := startServer(t, "", o)
+	if got := get(tokens, "docs.example.com"); got != http.StatusUnauthorized {
+		t.Errorf("token mode, any Host: HTTP %d, want 401 (answered, without a token)", got)
 	}
 }

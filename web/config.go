@@ -55,6 +55,12 @@ type Config struct {
 	// 50.
 	MaxPendingPerIP int
 
+	// AllowedHosts are the host names, besides localhost and IP
+	// addresses, that an open-mode server answers for (host.go): the
+	// names people reach it by on a network. With a Verifier any name is
+	// answered.
+	AllowedHosts []string
+
 	// WriteRate is how many REST writes (creating a document, submitting
 	// an op, deleting) one caller may make a second, in bursts of as
 	// many: a token's user, or in open mode a client address. One more is

@@ -46,6 +46,8 @@ func New(cfg Config) *Server {
 			Int("size", size).Dur("duration", d).Msg("request")
 	}))
 
+	r.Use(srv.checkHost)
+
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
