@@ -2,33 +2,11 @@ package session
 
 import (
 	"fmt"
-	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/cowrite/cowrite/ot"
 )
-
-// A bucket is a token bucket: it holds up to burst tokens and gains rate
-// tokens a second. Not safe for concurrent use.
-type bucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-func newBucket(rate, burst float64) *bucket {
-	return &bucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
-}
-
-// take takes a token, reporting false when there is none.
-func (b *bucket) take() bool {
-	now := time.Now()
-	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
 
 // A limiter lets a connection send rate messages a second, with bursts of
 // as many, and tells a sender far over the limit apart: every message over
@@ -36,7 +14,7 @@ func (b *bucket) take() bool {
 // rate, so a connection that sends floodFactor times the rate for long
 // runs out of them.
 type limiter struct {
-	ok, strikes *bucket
+	ok, strikes *rate.Limiter
 }
 
 // authRate is how many token refreshes (Auth) a second one connection may
@@ -48,18 +26,20 @@ const authRate = 1
 // before it is closed with CloseRateLimited.
 const floodFactor = 5
 
-func newLimiter(rate int) *limiter {
-	r := float64(rate)
-	return &limiter{ok: newBucket(r, r), strikes: newBucket((floodFactor-1)*r, (floodFactor-1)*r)}
+func newLimiter(perSec int) *limiter {
+	return &limiter{
+		ok:      rate.NewLimiter(rate.Limit(perSec), perSec),
+		strikes: rate.NewLimiter(rate.Limit((floodFactor-1)*perSec), (floodFactor-1)*perSec),
+	}
 }
 
 // allow reports whether a message is within the rate, and if not whether
 // the connection is flooding.
 func (l *limiter) allow() (ok, flood bool) {
-	if l.ok.take() {
+	if l.ok.Allow() {
 		return true, false
 	}
-	return false, !l.strikes.take()
+	return false, !l.strikes.Allow()
 }
 
 // tooLarge says why a delta is over the delta limits (Config.MaxDeltaOps,
