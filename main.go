@@ -103,6 +103,7 @@ type serveConfig struct {
 	maxConnsUser    int
 	maxPendingPerIP int
 	writeRate       int
+	joinRate        int
 	trustedProxies  string
 	helloTimeout    time.Duration
 	allowedOrigins  string
@@ -134,6 +135,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.IntVar(&c.presenceRate, "presence-rate", 30, "presence updates a second one connection may send; over it they are coalesced, far over it the connection is closed with 4029")
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most WebSockets open on the server; more are refused with HTTP 503")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 100, "in open mode, most WebSockets from one client address; more are refused with HTTP 429")
+	fs.IntVar(&c.joinRate, "join-rate", 20, "with tokens, joins (WebSocket hellos) a second one user may make across documents; more get rate_limited and close 4029")
 	fs.IntVar(&c.writeRate, "write-rate", 50, "REST writes (create, op, delete) a second one caller may make, a token's user or in open mode an address; more get HTTP 429 rate_limited")
 	fs.IntVar(&c.maxPendingPerIP, "max-pending-per-ip", 50, "most WebSockets from one client address that have not had their hello accepted yet; more are refused with HTTP 429")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed for the per-address limits; empty: none")
@@ -239,6 +241,7 @@ func serve(args []string) error {
 		OpRate:          c.opRate,
 		PresenceRate:    c.presenceRate,
 		MaxConnsPerUser: c.maxConnsUser,
+		JoinRate:        c.joinRate,
 		HelloTimeout:    c.helloTimeout,
 	})
 	handler := web.New(web.Config{Manager: manager, Logger: &log, MaxFrame: c.maxFrame, MaxConns: c.maxConns, MaxConnsPerIP: c.maxConnsPerIP, MaxPendingPerIP: c.maxPendingPerIP, WriteRate: c.writeRate, TrustedProxies: proxies, AllowedOrigins: origins, AllowedHosts: splitList(c.allowedHosts), Metrics: metrics, Verifier: tokens, Revoke: func(ctx context.Context, rev auth.Revocation) error {
@@ -361,7 +364,7 @@ func bench(args []string) error {
 		// Every client of the load generator comes from loopback and types
 		// without a pause: the connection and rate limits are lifted
 		// (--serve-args may set them again).
-		lifted := []string{"--max-conns=1000000", "--max-conns-per-ip=1000000", "--max-pending-per-ip=1000000", "--op-rate=1000000", "--presence-rate=1000000", "--write-rate=1000000"}
+		lifted := []string{"--max-conns=1000000", "--max-conns-per-ip=1000000", "--max-pending-per-ip=1000000", "--op-rate=1000000", "--presence-rate=1000000", "--write-rate=1000000", "--join-rate=1000000"}
 		c.ServerArgs = append(lifted, strings.Fields(serverArgs)...)
 	}
 	c.Progress = os.Stderr

@@ -308,3 +308,28 @@ func TestToken_RefreshFlood(t *testing.T) {
 		t.Fatalf("bad message flood: close %d, want %d", code, session.CloseRateLimited)
 	}
 }
+
+// TestToken_JoinRate checks that one user's joins are held to a rate,
+// across documents: the join over it gets rate_limited and 4029, another
+// user joins all the same, and the rate comes back with time.
+func TestToken_JoinRate(t *testing.T) {
+	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := serverOpts{session: session.Config{Verifier: v, JoinRate: 2}}
+	o.web.Verifier = v
+	s := startServer(t, "", o)
+	edit := map[string]any{"*": "edit"}
+	ann, bob := mint(t, "ann", "Ann", edit, nil), mint(t, "bob", "Bob", edit, nil)
+	s.rawJoin(t, "a", session.Hello{Client: "ann-1", Rev: -1, Token: ann})
+	s.rawJoin(t, "b", session.Hello{Client: "ann-2", Rev: -1, Token: ann})
+	r := s.rawDial(t, "c")
+	r.send(&session.Hello{Version: session.ProtocolVersion, Client: "ann-3", Rev: -1, Token: ann})
+	if code, errs := r.closed(); code != session.CloseRateLimited || len(errs) != 1 || errs[0].Code != session.CodeRateLimited {
+		t.Fatalf("ann's third join at once: close %d, errors %+v; want %d and rate_limited", code, errs, session.CloseRateLimited)
+	}
+	s.rawJoin(t, "c", session.Hello{Client: "bob-1", Rev: -1, Token: bob})
+	time.Sleep(600 * time.Millisecond) // two joins a second
+	s.rawJoin(t, "c", session.Hello{Client: "ann-3", Rev: -1, Token: ann})
+}

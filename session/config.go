@@ -83,6 +83,12 @@ type Config struct {
 	// 100.
 	MaxConnsPerUser int
 
+	// JoinRate is, with a Verifier, how many joins (hellos accepted) a
+	// second one token user may make across documents, in bursts of as
+	// many; a hello over it gets CodeRateLimited and close
+	// CloseRateLimited. Default 20.
+	JoinRate int
+
 	// Metrics counts connections, rooms, ops, commits and close codes.
 	// Default: counts nothing.
 	Metrics Metrics
@@ -128,6 +134,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnsPerUser <= 0 {
 		c.MaxConnsPerUser = 100
+	}
+	if c.JoinRate <= 0 {
+		c.JoinRate = 20
 	}
 	if c.Metrics == nil {
 		c.Metrics = nopMetrics{}

@@ -2,6 +2,8 @@ package session
 
 import (
 	"fmt"
+	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -80,4 +82,45 @@ func (m *Manager) releaseUser(user string) {
 	if m.users[user]--; m.users[user] <= 0 {
 		delete(m.users, user)
 	}
+}
+
+// joinLimiter limits how often each token user may join a document (send
+// a hello that is accepted as theirs), across documents and connections:
+// a client that is closed for flooding cannot come back at once with fresh
+// buckets, and each join, which may cost a whole snapshot, is paid for.
+// A user's bucket is kept for a minute after their last join, when it is
+// full again.
+type joinLimiter struct {
+	mu    sync.Mutex
+	users map[string]*joinBucket
+	swept time.Time
+}
+
+type joinBucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// allow takes a join of user at perSec a second, in bursts of as many.
+func (j *joinLimiter) allow(user string, perSec int, now time.Time) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if now.Sub(j.swept) >= time.Minute {
+		for u, b := range j.users {
+			if now.Sub(b.seen) >= time.Minute {
+				delete(j.users, u)
+			}
+		}
+		j.swept = now
+	}
+	b := j.users[user]
+	if b == nil {
+		if j.users == nil {
+			j.users = map[string]*joinBucket{}
+		}
+		b = &joinBucket{lim: rate.NewLimiter(rate.Limit(perSec), perSec)}
+		j.users[user] = b
+	}
+	b.seen = now
+	return b.lim.AllowN(now, 1)
 }

@@ -27,6 +27,8 @@ type Manager struct {
 	usersMu sync.Mutex
 	users   map[string]int     // open connections by token user, after hello
 	tokens  map[*Peer]struct{} // connections that hold a token (token.go)
+
+	joins joinLimiter // joins per token user (limit.go)
 }
 
 // NewManager returns a manager over cfg.Store.

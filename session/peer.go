@@ -233,6 +233,10 @@ func (p *Peer) hello(h *Hello) {
 		}
 		// Who this is comes from the token, whatever hello says.
 		h.Name, h.Color, user = id.Name, id.Color, id.User
+		if !p.m.joins.allow(user, p.m.cfg.JoinRate, time.Now()) {
+			p.closeWith(CodeRateLimited, "this user joins too often; reconnect later", CloseRateLimited)
+			return
+		}
 		if !p.m.takeUser(user) {
 			p.closeWith(CodeTooManyConns, "this user has too many connections", CloseRateLimited)
 			return
