@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -105,6 +106,7 @@ func token(args []string) error {
 	issuer := fs.String("issuer", "", "iss claim (the server's --jwt-issuer)")
 	audience := fs.String("audience", "", "aud claim (the server's --jwt-audience)")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	link := fs.String("link", "", "print a sign-in link to this page of the server (https://docs.example.com/ or .../d/ID) instead of the bare token: the token goes after #token=, which browsers never send to the server")
 	sid := fs.String("sid", "", "sid claim: the sign-in session the token belongs to, shared by the tokens minted for one sign-in so that revoking it revokes them all (default: none; the token's random jti names it alone)")
 	docs := docRoles{}
 	fs.Var(docs, "doc", "PATTERN=ROLE, repeatable: a document id or a prefix ending in * and view, edit or admin")
@@ -153,6 +155,14 @@ func token(args []string) error {
 	s, err := auth.Sign(c, key)
 	if err != nil {
 		return err
+	}
+	if *link != "" {
+		u, err := url.Parse(*link)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("token: --link %q: want an http or https URL of the server", *link)
+		}
+		u.Fragment, u.RawFragment = "token="+s, ""
+		s = u.String()
 	}
 	fmt.Println(s)
 	return nil

@@ -85,3 +85,28 @@ func TestToken(t *testing.T) {
 		t.Errorf("no key: %v, %v; want open mode", v, err)
 	}
 }
+
+// TestTokenLink checks --link: a sign-in link whose fragment holds a token
+// the server accepts, with its sid, and a refused link that is not http.
+func TestTokenLink(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secretFile, []byte("0123456789abcdef0123456789abcdef\n"), 0o600)
+	out := mintCmd(t, "--secret-file", secretFile, "--sub", "ann", "--doc", "notes=edit", "--sid", "login-1",
+		"--link", "https://docs.example.com/d/notes")
+	page, tok, ok := strings.Cut(out, "#token=")
+	if !ok || page != "https://docs.example.com/d/notes" {
+		t.Fatalf("link %q", out)
+	}
+	nop := zerolog.Nop()
+	v, err := verifier(serveConfig{jwtSecretFile: secretFile}, &nop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := v.Verify(tok)
+	if err != nil || id.User != "ann" || id.Session != "login-1" || !id.Can("notes", auth.RoleEdit) {
+		t.Fatalf("the link's token: %+v, %v", id, err)
+	}
+	if err := token([]string{"--secret-file", secretFile, "--sub", "ann", "--link", "javascript:alert(1)"}); err == nil {
+		t.Error("a javascript: link was accepted")
+	}
+}
