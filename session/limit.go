@@ -84,43 +84,54 @@ func (m *Manager) releaseUser(user string) {
 	}
 }
 
-// joinLimiter limits how often each token user may join a document (send
-// a hello that is accepted as theirs), across documents and connections:
-// a client that is closed for flooding cannot come back at once with fresh
-// buckets, and each join, which may cost a whole snapshot, is paid for.
-// A user's bucket is kept for a minute after their last join, when it is
-// full again.
-type joinLimiter struct {
+// A KeyedLimiter limits events per key (a user, a client address) to
+// PerSec a second, in bursts of as many. A key's bucket is dropped after a
+// minute without events, when it would be full again anyway, so memory
+// follows the keys seen in the last minute. It is safe for concurrent use.
+type KeyedLimiter struct {
+	PerSec int
+
 	mu    sync.Mutex
-	users map[string]*joinBucket
+	keys  map[string]*keyBucket
 	swept time.Time
 }
 
-type joinBucket struct {
+type keyBucket struct {
 	lim  *rate.Limiter
 	seen time.Time
 }
 
-// allow takes a join of user at perSec a second, in bursts of as many.
-func (j *joinLimiter) allow(user string, perSec int, now time.Time) bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if now.Sub(j.swept) >= time.Minute {
-		for u, b := range j.users {
-			if now.Sub(b.seen) >= time.Minute {
-				delete(j.users, u)
+// keyIdle is how long a key's bucket is kept without events, and how often
+// idle buckets are dropped.
+const keyIdle = time.Minute
+
+// Take takes one event of key at now, or reports how long until one would
+// be allowed.
+func (l *KeyedLimiter) Take(key string, now time.Time) (ok bool, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) >= keyIdle {
+		for k, b := range l.keys {
+			if now.Sub(b.seen) >= keyIdle {
+				delete(l.keys, k)
 			}
 		}
-		j.swept = now
+		l.swept = now
 	}
-	b := j.users[user]
+	b := l.keys[key]
 	if b == nil {
-		if j.users == nil {
-			j.users = map[string]*joinBucket{}
+		if l.keys == nil {
+			l.keys = map[string]*keyBucket{}
 		}
-		b = &joinBucket{lim: rate.NewLimiter(rate.Limit(perSec), perSec)}
-		j.users[user] = b
+		b = &keyBucket{lim: rate.NewLimiter(rate.Limit(l.PerSec), l.PerSec)}
+		l.keys[key] = b
 	}
 	b.seen = now
-	return b.lim.AllowN(now, 1)
+	if b.lim.AllowN(now, 1) {
+		return true, 0
+	}
+	r := b.lim.ReserveN(now, 1)
+	wait = r.DelayFrom(now)
+	r.CancelAt(now) // only asked how long: the event is refused, not queued
+	return false, wait
 }

@@ -28,12 +28,17 @@ type Manager struct {
 	users   map[string]int     // open connections by token user, after hello
 	tokens  map[*Peer]struct{} // connections that hold a token (token.go)
 
-	joins joinLimiter // joins per token user (limit.go)
+	// joins limits each token user's joins (Config.JoinRate): a client
+	// closed for flooding cannot come back at once with fresh buckets,
+	// and each join, which may cost a whole snapshot, is paid for.
+	joins KeyedLimiter
 }
 
 // NewManager returns a manager over cfg.Store.
 func NewManager(cfg Config) *Manager {
-	return &Manager{cfg: cfg.withDefaults(), rooms: map[string]*room{}}
+	m := &Manager{cfg: cfg.withDefaults(), rooms: map[string]*room{}}
+	m.joins.PerSec = m.cfg.JoinRate
+	return m
 }
 
 // acquire returns the room of document id, starting it when none runs, and

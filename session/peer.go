@@ -233,7 +233,7 @@ func (p *Peer) hello(h *Hello) {
 		}
 		// Who this is comes from the token, whatever hello says.
 		h.Name, h.Color, user = id.Name, id.Color, id.User
-		if !p.m.joins.allow(user, p.m.cfg.JoinRate, time.Now()) {
+		if ok, _ := p.m.joins.Take(user, time.Now()); !ok {
 			p.closeWith(CodeRateLimited, "this user joins too often; reconnect later", CloseRateLimited)
 			return
 		}

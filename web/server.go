@@ -22,7 +22,10 @@ type Server struct {
 	melody *melody.Melody
 	router chi.Router
 	conns  connCounter
-	writes writeLimiter // REST writes per caller (ratelimit.go)
+	// writes limits the REST writes (creating, submitting an op,
+	// deleting) of each caller: a token's user, or in open mode a client
+	// address (ratelimit.go).
+	writes session.KeyedLimiter
 
 	backingUp atomic.Bool // an online backup is being streamed (backup.go)
 }
@@ -30,7 +33,7 @@ type Server struct {
 // New returns the server's handler over cfg.Manager.
 func New(cfg Config) *Server {
 	srv := &Server{cfg: cfg.withDefaults()}
-	srv.writes.perSec = srv.cfg.WriteRate
+	srv.writes.PerSec = srv.cfg.WriteRate
 	srv.melody = srv.newMelody()
 
 	r := chi.NewRouter()
