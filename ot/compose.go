@@ -32,11 +32,7 @@ func (d Delta) Compose(other Delta) (Delta, error) {
 			continue
 		}
 		n := min(a.peekLen(), b.peekLen())
-		x, err := a.next(n)
-		if err != nil {
-			return Delta{}, err
-		}
-		y, err := b.next(n)
+		x, y, err := nextBoth(&a, &b, n)
 		if err != nil {
 			return Delta{}, err
 		}

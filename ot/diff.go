@@ -75,11 +75,7 @@ func (d Delta) Diff(other Delta) (Delta, error) {
 				out.Delete(step)
 			default:
 				step = min(a.peekLen(), b.peekLen(), n)
-				x, err := a.next(step)
-				if err != nil {
-					return Delta{}, err
-				}
-				y, err := b.next(step)
+				x, y, err := nextBoth(&a, &b, step)
 				if err != nil {
 					return Delta{}, err
 				}

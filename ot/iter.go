@@ -101,6 +101,16 @@ func (it *iter) next(n int) (Op, error) {
 	return op, nil
 }
 
+// nextBoth hands out the next n units of a and then of b.
+func nextBoth(a, b *iter, n int) (Op, Op, error) {
+	x, err := a.next(n)
+	if err != nil {
+		return Op{}, Op{}, err
+	}
+	y, err := b.next(n)
+	return x, y, err
+}
+
 // rest returns the ops not yet handed out.
 func (it *iter) rest() []Op {
 	if it.i >= len(it.ops) {
