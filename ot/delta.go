@@ -85,7 +85,7 @@ func (o Op) Len() int {
 	case o.Embed != nil:
 		return 1
 	}
-	return utf16Len(o.Insert)
+	return UTF16Len(o.Insert)
 }
 
 func (o Op) isInsert() bool { return o.Insert != "" || o.Embed != nil }

@@ -56,7 +56,7 @@ func (d Delta) Diff(other Delta) (Delta, error) {
 	var out Delta
 	a, b := newIter(d.Ops), newIter(other.Ops)
 	for _, df := range diffs {
-		n := utf16Len(df.Text)
+		n := UTF16Len(df.Text)
 		for n > 0 {
 			var step int
 			switch df.Type {

@@ -83,7 +83,7 @@ func (it *iter) next(n int) (Op, error) {
 	default:
 		s := op.Insert[offB:]
 		if !whole {
-			cut, ok := utf16Offset(s, n)
+			cut, ok := UTF16Offset(s, n)
 			if !ok {
 				return Op{}, &OpError{Index: it.i, Reason: "cut inside a character", Err: ErrSurrogate}
 			}

@@ -6,9 +6,9 @@ package ot
 // outside the Basic Multilingual Plane, which in UTF-8 is exactly when its
 // leading byte is 0xF0 or above.
 
-// utf16Len returns the length of s in UTF-16 code units. s must be valid
-// UTF-8.
-func utf16Len(s string) int {
+// UTF16Len returns the length of s in UTF-16 code units, the unit of every
+// length and position in a Delta. s must be valid UTF-8.
+func UTF16Len(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -23,10 +23,10 @@ func utf16Len(s string) int {
 	return n
 }
 
-// utf16Offset returns the byte offset in s of the UTF-16 offset units. It
-// reports false when units falls between the two halves of a surrogate pair.
-// An offset past the end of s returns len(s).
-func utf16Offset(s string, units int) (int, bool) {
+// UTF16Offset returns the byte offset in s of the position units, counted in
+// UTF-16 code units. It reports false when the position falls inside a
+// surrogate pair. A position past the end returns len(s), true.
+func UTF16Offset(s string, units int) (int, bool) {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -44,12 +44,3 @@ func utf16Offset(s string, units int) (int, bool) {
 	}
 	return len(s), n <= units
 }
-
-// UTF16Len returns the length of s in UTF-16 code units, the unit of every
-// length and position in a Delta. s must be valid UTF-8.
-func UTF16Len(s string) int { return utf16Len(s) }
-
-// UTF16Offset returns the byte offset in s of the position units, counted in
-// UTF-16 code units. It reports false when the position falls inside a
-// surrogate pair. A position past the end returns len(s), true.
-func UTF16Offset(s string, units int) (int, bool) { return utf16Offset(s, units) }
