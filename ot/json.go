@@ -242,7 +242,13 @@ func decodeCount(raw json.RawMessage, index int, what string) (int, error) {
 		return 0, invalid(index, "%s must be a number", what)
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || f != math.Trunc(f) {
+	return count(f, err == nil, index, what)
+}
+
+// count returns the number f, read when ok, as a retain or delete count: a
+// whole number from 1 to MaxCount. what names the op's kind.
+func count(f float64, ok bool, index int, what string) (int, error) {
+	if !ok || f != math.Trunc(f) {
 		return 0, invalid(index, "%s must be a whole number", what)
 	}
 	if f <= 0 || f > MaxCount {

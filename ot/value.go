@@ -1,9 +1,6 @@
 package ot
 
-import (
-	"math"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // Value returns the delta as generic values, the shape its JSON has:
 // map[string]any{"ops": []any{map[string]any{"insert": ...}, ...}}. Encoders
@@ -97,16 +94,14 @@ func opFromValue(m map[string]any, index int, o *Op) error {
 				return invalid(index, "retain of an embed is not supported")
 			}
 			f, ok := Number(v)
-			if !ok || f != math.Trunc(f) {
-				return invalid(index, "%s must be a whole number", key)
-			}
-			if f <= 0 || f > MaxCount {
-				return invalid(index, "%s count %v is out of range 1 to %d", key, f, MaxCount)
+			n, err := count(f, ok, index, key)
+			if err != nil {
+				return err
 			}
 			if key == "retain" {
-				o.Retain = int(f)
+				o.Retain = n
 			} else {
-				o.Delete = int(f)
+				o.Delete = n
 			}
 		case "attributes":
 			if v == nil {
