@@ -92,6 +92,14 @@ type Selection struct {
 	Length int
 }
 
+// Transform returns the selection moved through op d: each end moves as a
+// position, and a selection whose text d deleted collapses.
+func (s *Selection) Transform(d ot.Delta) *Selection {
+	start := d.TransformPosition(s.Index, false)
+	end := d.TransformPosition(s.Index+s.Length, false)
+	return &Selection{Index: start, Length: max(end-start, 0)}
+}
+
 // SetPresence is a client's own selection, or nil when it has none (the
 // editor lost focus).
 type SetPresence struct {

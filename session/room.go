@@ -539,13 +539,14 @@ func (r *room) send(mem *member, frame []byte) {
 
 func (r *room) join(mem *member) {
 	h := mem.hello
-	if old := r.members[h.Client]; (old != nil && old.user != mem.user) || r.heldByOther(h.Client, mem.user) {
+	old := r.members[h.Client]
+	if (old != nil && old.user != mem.user) || r.heldByOther(h.Client, mem.user) {
 		// A token does not let one user take over another's connection,
 		// nor the seq and dedupe records of another's client id.
 		mem.peer.refuse(CodeUnauthorized, "client id in use by another user", CloseUnauthorized)
 		return
 	}
-	if old := r.members[h.Client]; old != nil {
+	if old != nil {
 		// The same tab reconnected before its old connection was noticed
 		// gone: the new one takes over without a leave.
 		delete(r.members, h.Client)
@@ -683,12 +684,9 @@ func (r *room) flushPresence() {
 // transformSelections moves every stored selection through an op.
 func (r *room) transformSelections(d ot.Delta) {
 	for _, mem := range r.members {
-		if mem.sel == nil {
-			continue
+		if mem.sel != nil {
+			mem.sel = mem.sel.Transform(d)
 		}
-		start := d.TransformPosition(mem.sel.Index, false)
-		end := d.TransformPosition(mem.sel.Index+mem.sel.Length, false)
-		mem.sel = &Selection{Index: start, Length: max(end-start, 0)}
 	}
 }
 

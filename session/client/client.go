@@ -648,7 +648,7 @@ func (c *Client) remote(r *session.Remote) error {
 	c.rev = r.Rev
 	c.moveOthers(x)
 	if c.sel != nil {
-		c.sel = moveSelection(c.sel, x)
+		c.sel = c.sel.Transform(x)
 	}
 	applied := *r
 	applied.Delta = x
@@ -662,10 +662,10 @@ func (c *Client) remote(r *session.Remote) error {
 func (c *Client) setOther(p *session.Presence) {
 	if p.Sel != nil {
 		if c.flight != nil {
-			p.Sel = moveSelection(p.Sel, c.flight.delta)
+			p.Sel = p.Sel.Transform(c.flight.delta)
 		}
 		if len(c.buffer.Ops) > 0 {
-			p.Sel = moveSelection(p.Sel, c.buffer)
+			p.Sel = p.Sel.Transform(c.buffer)
 		}
 	}
 	c.others[p.Client] = *p
@@ -676,16 +676,10 @@ func (c *Client) setOther(p *session.Presence) {
 func (c *Client) moveOthers(x ot.Delta) {
 	for id, p := range c.others {
 		if p.Sel != nil {
-			p.Sel = moveSelection(p.Sel, x)
+			p.Sel = p.Sel.Transform(x)
 			c.others[id] = p
 		}
 	}
-}
-
-func moveSelection(sel *session.Selection, x ot.Delta) *session.Selection {
-	start := x.TransformPosition(sel.Index, false)
-	end := x.TransformPosition(sel.Index+sel.Length, false)
-	return &session.Selection{Index: start, Length: max(end-start, 0)}
 }
 
 // refused handles an error from the server. A refused op is dropped with
