@@ -61,7 +61,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if !hasMeta && !deleting && !hasPrefix(txn, recordsPrefix(id)) {
 			return nil, doc.ErrNotFound
 		}
-		tb, err := encodeTomb(time.Now())
+		tb, err := encodeTime(time.Now())
 		if err != nil {
 			return nil, err
 		}

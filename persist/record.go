@@ -58,9 +58,10 @@ type clientRecord struct {
 	User   string `msgpack:"u,omitempty"`
 }
 
-// tombRecord is stored under t <id> while the document's records are
-// removed.
-type tombRecord struct {
+// timeRecord is stored under t <id> while the document's records are
+// removed (a tombstone: when the deletion began) and under v <kind> <id>
+// (a revocation: its time, revoke.go).
+type timeRecord struct {
 	V    int   `msgpack:"v"`
 	Time int64 `msgpack:"t"`
 }
@@ -132,8 +133,8 @@ func encodeClient(cs doc.ClientState) ([]byte, error) {
 	return msgpack.Marshal(&clientRecord{V: recordVersion, Seq: cs.Seq, Digest: cs.Digest, Rev: int64(cs.Rev), User: cs.User})
 }
 
-func encodeTomb(t time.Time) ([]byte, error) {
-	return msgpack.Marshal(&tombRecord{V: recordVersion, Time: unixNano(t)})
+func encodeTime(t time.Time) ([]byte, error) {
+	return msgpack.Marshal(&timeRecord{V: recordVersion, Time: unixNano(t)})
 }
 
 // errRecord reports a record that cannot be decoded. Callers name the key
@@ -234,8 +235,8 @@ func decodeClient(b []byte) (doc.ClientState, error) {
 	return doc.ClientState{Seq: r.Seq, Digest: r.Digest, Rev: doc.Rev(r.Rev), User: r.User}, nil
 }
 
-func decodeTomb(b []byte) (time.Time, error) {
-	var r tombRecord
+func decodeTime(b []byte) (time.Time, error) {
+	var r timeRecord
 	if err := unmarshal(b, &r, &r.V); err != nil {
 		return time.Time{}, err
 	}

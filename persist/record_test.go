@@ -90,8 +90,8 @@ func TestRecords_RoundTrip(t *testing.T) {
 		}
 	})
 	t.Run("tombstone", func(t *testing.T) {
-		b, _ := encodeTomb(now)
-		got, err := decodeTomb(b)
+		b, _ := encodeTime(now)
+		got, err := decodeTime(b)
 		if err != nil || !got.Equal(now) {
 			t.Errorf("got %v %v", got, err)
 		}
@@ -165,7 +165,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(b)
 	b, _ = encodeClient(doc.ClientState{Seq: 1, Digest: 2, Rev: 3})
 	f.Add(b)
-	b, _ = encodeTomb(now)
+	b, _ = encodeTime(now)
 	f.Add(b)
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0x81, 0xa1, 'd', 0xdc, 0xff, 0xff})
@@ -178,7 +178,7 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeOp(b)
 		_, _, _ = decodeSnapshot(b)
 		_, _ = decodeClient(b)
-		_, _ = decodeTomb(b)
+		_, _ = decodeTime(b)
 		if checkFrame(b) == nil {
 			// What the frame check admits, the generic decoder reads
 			// with bounded allocations.

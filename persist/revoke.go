@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Revocations of users and sessions (see session/auth): the server keeps
@@ -27,12 +26,6 @@ type Revocation struct {
 
 // maxRevokedLen is the longest user or session id a revocation may name.
 const maxRevokedLen = 256
-
-// revokedRecord is stored under v <kind> <id>.
-type revokedRecord struct {
-	V    int   `msgpack:"v"`
-	Time int64 `msgpack:"t"`
-}
 
 func revokedKey(rev Revocation) ([]byte, error) {
 	kind, id := byte(kindRevokedUser), rev.User
@@ -54,26 +47,20 @@ func (s *Store) Revoke(ctx context.Context, rev Revocation) error {
 		return err
 	}
 	return s.submit(ctx, &request{ops: -1, apply: func(w *wtxn) (*change, error) {
-		item, err := w.txn.Get(key)
-		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
-		case err != nil:
-			return nil, storageErr(err)
-		default:
-			b, err := item.ValueCopy(nil)
+		b, found, err := get(w.txn, key)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			old, err := decodeTime(b)
 			if err != nil {
-				return nil, storageErr(err)
-			}
-			var old revokedRecord
-			if err := unmarshal(b, &old, &old.V); err != nil {
 				return nil, corrupt(key, err)
 			}
-			if rev.Session != "" || !rev.At.After(fromUnixNano(old.Time)) {
+			if rev.Session != "" || !rev.At.After(old) {
 				return &change{}, nil
 			}
 		}
-		b, err := msgpack.Marshal(&revokedRecord{V: recordVersion, Time: unixNano(rev.At)})
-		if err != nil {
+		if b, err = encodeTime(rev.At); err != nil {
 			return nil, err
 		}
 		return &change{ents: []entry{{key: key, value: b}}}, nil
@@ -86,11 +73,11 @@ func decodeRevocation(key, b []byte) (Revocation, error) {
 	if len(key) < 3 || len(key) > 2+maxRevokedLen {
 		return Revocation{}, corrupt(key, errors.New("bad revocation key"))
 	}
-	var r revokedRecord
-	if err := unmarshal(b, &r, &r.V); err != nil {
+	at, err := decodeTime(b)
+	if err != nil {
 		return Revocation{}, corrupt(key, err)
 	}
-	rev := Revocation{At: fromUnixNano(r.Time)}
+	rev := Revocation{At: at}
 	switch key[1] {
 	case kindRevokedUser:
 		rev.User = string(key[2:])
