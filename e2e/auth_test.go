@@ -25,18 +25,29 @@ const (
 	authAudience = "cowrite"
 )
 
+// authConfig returns the config of a verifier of the tokens mint signs
+// with authSecret.
+func authConfig() auth.Config {
+	return auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience}
+}
+
+// startVerifyingServer starts a server like startServer whose WebSocket
+// and REST API both verify tokens with a verifier made from c.
+func startVerifyingServer(t testing.TB, dir string, c auth.Config, o serverOpts) *server {
+	t.Helper()
+	v, err := auth.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.session.Verifier, o.web.Verifier = v, v
+	return startServer(t, dir, o)
+}
+
 // startAuthServer starts a server that verifies tokens signed with
 // authSecret.
 func startAuthServer(t *testing.T) *server {
 	t.Helper()
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o serverOpts
-	o.session.Verifier = v
-	setWebVerifier(&o, v)
-	return startServer(t, "", o)
+	return startVerifyingServer(t, "", authConfig(), serverOpts{})
 }
 
 // mint mints a token for user sub with the given roles, valid for an
@@ -251,8 +262,6 @@ func TestAuth_IdentityFromToken(t *testing.T) {
 	}
 }
 
-func setWebVerifier(o *serverOpts, v *auth.Verifier) { o.web.Verifier = v }
-
 // TestAuth_REST checks the REST API's roles: a document out of reach
 // answers exactly as a missing one.
 func TestAuth_REST(t *testing.T) {
@@ -346,13 +355,7 @@ func TestAuth_AlgorithmConfusion(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	v, err := auth.New(auth.Config{PublicKey: pub, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o serverOpts
-	o.session.Verifier, o.web.Verifier = v, v
-	s := startServer(t, "", o)
+	s := startVerifyingServer(t, "", auth.Config{PublicKey: pub, Issuer: authIssuer, Audience: authAudience}, serverOpts{})
 	claims := func() *auth.Claims {
 		return &auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "x", Issuer: authIssuer, Audience: jwt.ClaimStrings{authAudience},
 			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Docs: map[string]any{"*": "admin"}}

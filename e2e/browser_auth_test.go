@@ -17,7 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/cowrite/cowrite/session/auth"
+	"github.com/cowrite/cowrite/web"
 )
 
 // startBrowserTokenServer starts a server that checks tokens signed with
@@ -33,15 +33,9 @@ func startBrowserTokenServer(t *testing.T, allowed ...string) *server {
 func startBrowserTokenServerLeeway(t *testing.T, leeway time.Duration, allowed ...string) *server {
 	t.Helper()
 	chromium(t)
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience, Leeway: leeway})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o serverOpts
-	o.session.Verifier = v
-	o.web.Verifier = v
-	o.web.AllowedOrigins = allowed
-	s := startServer(t, "", o)
+	c := authConfig()
+	c.Leeway = leeway
+	s := startVerifyingServer(t, "", c, serverOpts{web: web.Config{AllowedOrigins: allowed}})
 	requireAssets(t, s.http.URL)
 	return s
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session"
-	"github.com/cowrite/cowrite/session/auth"
 	"github.com/cowrite/cowrite/session/client"
 	"github.com/cowrite/cowrite/web"
 )
@@ -258,13 +257,7 @@ func TestLimits_Connections(t *testing.T) {
 	})
 	t.Run("still to say hello, per address", func(t *testing.T) {
 		// With tokens, where connections are not counted by address.
-		v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := serverOpts{web: web.Config{MaxPendingPerIP: 2, Verifier: v}}
-		o.session.Verifier = v
-		s := startServer(t, "", o)
+		s := startVerifyingServer(t, "", authConfig(), serverOpts{web: web.Config{MaxPendingPerIP: 2}})
 		a := s.rawDial(t, "c")
 		s.rawDial(t, "c")
 		if status, code := dialStatus(t, s, "c"); status != http.StatusTooManyRequests || code != session.CodeTooManyConns {
@@ -314,14 +307,7 @@ func TestLimits_Connections(t *testing.T) {
 // close 4029, another user is not affected, and a closed connection frees
 // its place.
 func TestAuth_ConnectionsPerUser(t *testing.T) {
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o serverOpts
-	o.session.Verifier, o.session.MaxConnsPerUser = v, 2
-	setWebVerifier(&o, v)
-	s := startServer(t, "", o)
+	s := startVerifyingServer(t, "", authConfig(), serverOpts{session: session.Config{MaxConnsPerUser: 2}})
 	tok := mint(t, "ann", "Ann", map[string]any{"*": "edit"}, nil)
 	first, _ := s.rawJoin(t, "u1", session.Hello{Client: "a1", Rev: -1, Token: tok})
 	s.rawJoin(t, "u2", session.Hello{Client: "a2", Rev: -1, Token: tok})
@@ -454,13 +440,7 @@ func TestLimits_OversizeFrameFlood(t *testing.T) {
 // 429 rate_limited with Retry-After, another user is not affected, and the
 // bucket fills again with time.
 func TestLimits_RESTWrites(t *testing.T) {
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := serverOpts{web: web.Config{Verifier: v, WriteRate: 3}}
-	o.session.Verifier = v
-	s := startServer(t, "", o)
+	s := startVerifyingServer(t, "", authConfig(), serverOpts{web: web.Config{WriteRate: 3}})
 	edit := map[string]any{"*": "edit"}
 	ann, bob := mint(t, "ann", "Ann", edit, nil), mint(t, "bob", "Bob", edit, nil)
 	op := func(rev int) map[string]any {

@@ -9,7 +9,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/cowrite/cowrite/session"
-	"github.com/cowrite/cowrite/session/auth"
 	"github.com/cowrite/cowrite/web"
 )
 
@@ -130,13 +129,7 @@ func TestOpenModeHosts(t *testing.T) {
 		t.Error("a refused WebSocket created its document")
 	}
 
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := serverOpts{web: web.Config{Verifier: v}}
-	o.session.Verifier = v
-	tokens := startServer(t, "", o)
+	tokens := startVerifyingServer(t, "", authConfig(), serverOpts{})
 	if got := get(tokens, "docs.example.com"); got != http.StatusUnauthorized {
 		t.Errorf("token mode, any Host: HTTP %d, want 401 (answered, without a token)", got)
 	}

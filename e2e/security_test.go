@@ -9,7 +9,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/cowrite/cowrite/session"
-	"github.com/cowrite/cowrite/session/auth"
 )
 
 // TestSecurity_RESTOpClientFitsTheWire checks that an op posted over REST
@@ -156,14 +155,7 @@ func TestSecurity_RESTKeepsTheLimits(t *testing.T) {
 // gets read_only for each, and far over the rate rate_limited and close
 // 4029, rather than an error frame for every frame for as long as it likes.
 func TestSecurity_ReaderPresenceFlood(t *testing.T) {
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o serverOpts
-	o.session.Verifier, o.session.PresenceRate = v, 20
-	o.web.Verifier = v
-	s := startServer(t, "", o)
+	s := startVerifyingServer(t, "", authConfig(), serverOpts{session: session.Config{PresenceRate: 20}})
 	must(t, s.callAs(t, mint(t, "ed", "Ed", map[string]any{"notes": "edit"}, nil), "POST", "/v1/docs", map[string]any{"id": "notes"}), http.StatusCreated)
 	f, w := s.rawJoin(t, "notes", session.Hello{Client: "reader", Rev: -1, Token: mint(t, "vi", "Vi", map[string]any{"notes": "view"}, nil)})
 	if w.Access != session.AccessView {

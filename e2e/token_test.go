@@ -16,14 +16,9 @@ import (
 // a token's exp is the moment its connections must close.
 func startTokenServer(t *testing.T, dir string) *server {
 	t.Helper()
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience, Leeway: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o serverOpts
-	o.session.Verifier = v
-	o.web.Verifier = v
-	return startServer(t, dir, o)
+	c := authConfig()
+	c.Leeway = -1
+	return startVerifyingServer(t, dir, c, serverOpts{})
 }
 
 // expiresIn sets a token's exp d from now. JWT times are whole seconds, so
@@ -271,13 +266,7 @@ func TestToken_RevokeSessionAcrossRefresh(t *testing.T) {
 // connection that sends them in a burst gets rate_limited, then 4029, and
 // one that sends refused messages in a burst is closed the same way.
 func TestToken_RefreshFlood(t *testing.T) {
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := serverOpts{session: session.Config{Verifier: v, OpRate: 5}}
-	o.web.Verifier = v
-	s := startServer(t, "", o)
+	s := startVerifyingServer(t, "", authConfig(), serverOpts{session: session.Config{OpRate: 5}})
 	tok := mint(t, "ann", "Ann", map[string]any{"notes": "edit"}, nil)
 	r, _ := s.rawJoin(t, "notes", session.Hello{Client: "ann-1", Rev: -1, Token: tok})
 	for range 10 {
@@ -313,13 +302,7 @@ func TestToken_RefreshFlood(t *testing.T) {
 // across documents: the join over it gets rate_limited and 4029, another
 // user joins all the same, and the rate comes back with time.
 func TestToken_JoinRate(t *testing.T) {
-	v, err := auth.New(auth.Config{Secret: authSecret, Issuer: authIssuer, Audience: authAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := serverOpts{session: session.Config{Verifier: v, JoinRate: 2}}
-	o.web.Verifier = v
-	s := startServer(t, "", o)
+	s := startVerifyingServer(t, "", authConfig(), serverOpts{session: session.Config{JoinRate: 2}})
 	edit := map[string]any{"*": "edit"}
 	ann, bob := mint(t, "ann", "Ann", edit, nil), mint(t, "bob", "Bob", edit, nil)
 	s.rawJoin(t, "a", session.Hello{Client: "ann-1", Rev: -1, Token: ann})
