@@ -173,7 +173,7 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 	if colorRe.MatchString(c.Color) {
 		id.Color = c.Color
 	}
-	if v.cfg.Revoked.revoked(id, v.leeway) {
+	if v.Revoked(id) {
 		return nil, ErrRevoked
 	}
 	return id, nil

@@ -70,7 +70,6 @@ func (id *Identity) Role(docID string) Role {
 	}
 	v, ok := id.docs[docID]
 	if !ok {
-		ok = false
 		best := -1
 		for pat, pv := range id.docs {
 			prefix, isPat := strings.CutSuffix(pat, "*")
