@@ -63,18 +63,7 @@ func TestCompose(t *testing.T) {
 			if js(a) != aJSON || js(b) != bJSON {
 				t.Errorf("Compose changed its input: %s, %s", js(a), js(b))
 			}
-			if tc.err != nil {
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("got %s, %v; want %v", js(got), err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := parse(t, tc.want); !got.Equal(want) {
-				t.Errorf("\n got  %s\n want %s", js(got), js(want))
-			}
+			checkResult(t, got, err, tc.err, tc.want)
 		})
 	}
 }
@@ -104,18 +93,7 @@ func TestApply(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ot.Apply(parse(t, tc.doc), parse(t, tc.change))
-			if tc.err != nil {
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("got %s, %v; want %v", js(got), err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := parse(t, tc.want); !got.Equal(want) {
-				t.Errorf("got %s, want %s", js(got), js(want))
-			}
+			checkResult(t, got, err, tc.err, tc.want)
 		})
 	}
 }

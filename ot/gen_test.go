@@ -2,11 +2,13 @@ package ot_test
 
 import (
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/cowrite/cowrite/ot"
 )
@@ -141,11 +143,7 @@ func boundaries(d ot.Delta) []int {
 			continue
 		}
 		for _, c := range op.Insert {
-			if c >= 0x10000 {
-				at += 2
-			} else {
-				at++
-			}
+			at += utf16.RuneLen(c)
 			b = append(b, at)
 		}
 	}
@@ -225,6 +223,26 @@ func parse(t testing.TB, s string) ot.Delta {
 		t.Fatalf("decode %s: %v", s, err)
 	}
 	return d
+}
+
+// checkResult checks a result against the error wantErr, when it is set,
+// or else against want, a delta in JSON. It reports whether got is a
+// result, for checks to follow.
+func checkResult(t *testing.T, got ot.Delta, err, wantErr error, want string) bool {
+	t.Helper()
+	if wantErr != nil {
+		if !errors.Is(err, wantErr) {
+			t.Fatalf("got %s, %v; want %v", js(got), err, wantErr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := parse(t, want); !got.Equal(w) {
+		t.Errorf("\n got  %s\n want %s", js(got), js(w))
+	}
+	return true
 }
 
 // js returns the JSON of a delta for failure messages.

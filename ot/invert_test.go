@@ -43,17 +43,8 @@ func TestInvert(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			change, base := parse(t, tc.change), parse(t, tc.base)
 			got, err := change.Invert(base)
-			if tc.err != nil {
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("got %s, %v; want %v", js(got), err, tc.err)
-				}
+			if !checkResult(t, got, err, tc.err, tc.want) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := parse(t, tc.want); !got.Equal(want) {
-				t.Errorf("\n got  %s\n want %s", js(got), js(want))
 			}
 			// Where change fits base, its inverse undoes it.
 			if change.BaseLength() <= base.Length() {
