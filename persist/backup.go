@@ -273,24 +273,11 @@ func (fr *frameReader) read() (*backupFrame, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch in frame at byte %d", ErrBackupFormat, fr.n)
 	}
 	var f backupFrame
-	if err := unmarshalFrame(b, &f); err != nil {
+	if err := unmarshalChecked(b, &f); err != nil {
 		return nil, fmt.Errorf("%w: frame at byte %d: %v", ErrBackupFormat, fr.n, err)
 	}
 	fr.n += 8 + int64(size)
 	return &f, nil
-}
-
-// unmarshalFrame decodes a frame after checking its declared lengths.
-func unmarshalFrame(b []byte, f *backupFrame) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("decoder panic: %v", p)
-		}
-	}()
-	if err := checkFrame(b); err != nil {
-		return err
-	}
-	return msgpack.Unmarshal(b, f)
 }
 
 // Restore reads a backup written by Backup into the store, which must be

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // maxFrameDepth bounds the nesting of a stored record: the record map, the
@@ -32,6 +34,23 @@ func checkFrame(b []byte) error {
 		return fmt.Errorf("%d bytes after the record", len(b)-n)
 	}
 	return nil
+}
+
+// unmarshalChecked decodes b into v after checkFrame, so that a corrupt
+// length can never make the decoder allocate more than a small multiple of
+// len(b).
+func unmarshalChecked(b []byte, v any) (err error) {
+	defer func() {
+		// The decoder has panicked on odd input before (a repeated key);
+		// damaged bytes are an error, never a crash.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	if err := checkFrame(b); err != nil {
+		return err
+	}
+	return msgpack.Unmarshal(b, v)
 }
 
 // skipValue returns the length of the msgpack value at the start of b.

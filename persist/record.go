@@ -141,21 +141,10 @@ func encodeTime(t time.Time) ([]byte, error) {
 // and wrap doc.ErrCorrupt.
 var errRecord = errors.New("bad record")
 
-// unmarshal decodes a record into v, a pointer to a fresh record struct.
-// The bytes are checked first, so that a corrupt length can never make the
-// decoder allocate more than a small multiple of len(b).
-func unmarshal(b []byte, v any, version *int) (err error) {
-	defer func() {
-		// The decoder has panicked on odd input before (a repeated key);
-		// a damaged record is an error, never a crash.
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: decoder panic: %v", errRecord, p)
-		}
-	}()
-	if err := checkFrame(b); err != nil {
-		return fmt.Errorf("%w: %v", errRecord, err)
-	}
-	if err := msgpack.Unmarshal(b, v); err != nil {
+// unmarshal decodes a record into v, a pointer to a fresh record struct,
+// with unmarshalChecked, and checks its version.
+func unmarshal(b []byte, v any, version *int) error {
+	if err := unmarshalChecked(b, v); err != nil {
 		return fmt.Errorf("%w: %v", errRecord, err)
 	}
 	if *version != recordVersion {
