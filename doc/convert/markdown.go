@@ -184,10 +184,7 @@ func (m *mdReader) blocks(n ast.Node, block ot.Attributes) {
 			ls := c.Lines()
 			for i := 0; i < ls.Len(); i++ {
 				seg := ls.At(i)
-				s := strings.TrimRight(string(seg.Value(m.src)), "\n")
-				if s != "" {
-					m.d.Insert(s, nil)
-				}
+				m.d.Insert(strings.TrimRight(string(seg.Value(m.src)), "\n"), nil) // an empty text is ignored
 				if _, html := c.(*ast.HTMLBlock); html {
 					m.d.Insert("\n", block)
 				} else {
@@ -217,29 +214,19 @@ func with(a ot.Attributes, key string, v any) ot.Attributes {
 	return b
 }
 
-func (m *mdReader) insert(s string, a ot.Attributes) {
-	if s == "" {
-		return
-	}
-	if len(a) == 0 {
-		a = nil
-	}
-	m.d.Insert(s, a)
-}
-
 func (m *mdReader) inline(n ast.Node, a ot.Attributes, block ot.Attributes) {
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c := c.(type) {
 		case *ast.Text:
-			m.insert(unescape(c.Segment.Value(m.src)), a)
+			m.d.Insert(unescape(c.Segment.Value(m.src)), a)
 			switch {
 			case c.HardLineBreak():
 				m.d.Insert("\n", block)
 			case c.SoftLineBreak():
-				m.insert(" ", a)
+				m.d.Insert(" ", a)
 			}
 		case *ast.String:
-			m.insert(string(c.Value), a)
+			m.d.Insert(string(c.Value), a)
 		case *ast.CodeSpan:
 			var s strings.Builder
 			for t := c.FirstChild(); t != nil; t = t.NextSibling() {
@@ -247,7 +234,7 @@ func (m *mdReader) inline(n ast.Node, a ot.Attributes, block ot.Attributes) {
 					s.Write(t.Segment.Value(m.src))
 				}
 			}
-			m.insert(s.String(), with(a, "code", true))
+			m.d.Insert(s.String(), with(a, "code", true))
 		case *ast.Emphasis:
 			key := "italic"
 			if c.Level >= 2 {
@@ -269,9 +256,9 @@ func (m *mdReader) inline(n ast.Node, a ot.Attributes, block ot.Attributes) {
 				u = "mailto:" + u
 			}
 			if safeURL(u) {
-				m.insert(label, with(a, "link", u))
+				m.d.Insert(label, with(a, "link", u))
 			} else {
-				m.insert(label, a)
+				m.d.Insert(label, a)
 			}
 		case *ast.Image:
 			if dst := string(c.Destination); safeURL(dst) {
@@ -281,7 +268,7 @@ func (m *mdReader) inline(n ast.Node, a ot.Attributes, block ot.Attributes) {
 			segs := c.Segments
 			for i := 0; i < segs.Len(); i++ {
 				s := segs.At(i)
-				m.insert(string(s.Value(m.src)), a)
+				m.d.Insert(string(s.Value(m.src)), a)
 			}
 		default:
 			m.inline(c, a, block)
