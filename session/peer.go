@@ -21,7 +21,7 @@ type Peer struct {
 
 	helloTimer *time.Timer
 
-	// Used by Receive only, made at the first op, presence or auth.
+	// Used by Receive only, made at the first op, presence or auth (take).
 	ops, presence, auths *limiter
 
 	// presMu serializes presence posts; held, it guards the fields below.
@@ -74,10 +74,7 @@ func (p *Peer) Receive(frame []byte) {
 		// A well-formed frame with a bad field is refused, and the
 		// session goes on, at the op rate: a refusal costs the server
 		// as much as an op.
-		if p.ops == nil {
-			p.ops = newLimiter(p.m.cfg.OpRate)
-		}
-		if _, flood := p.ops.allow(); flood {
+		if _, flood := take(&p.ops, p.m.cfg.OpRate); flood {
 			p.closeWith(CodeRateLimited, "far too many refused messages; reconnect later", CloseRateLimited)
 			return
 		}
@@ -99,10 +96,7 @@ func (p *Peer) Receive(frame []byte) {
 			p.fail(CodeNotHello, "op before hello")
 			return
 		}
-		if p.ops == nil {
-			p.ops = newLimiter(p.m.cfg.OpRate)
-		}
-		if ok, flood := p.ops.allow(); flood {
+		if ok, flood := take(&p.ops, p.m.cfg.OpRate); flood {
 			p.m.cfg.Metrics.OpRejected(CodeRateLimited)
 			p.closeWith(CodeRateLimited, "far too many ops; reconnect later", CloseRateLimited)
 			return
@@ -124,11 +118,8 @@ func (p *Peer) Receive(frame []byte) {
 			p.fail(CodeNotHello, "presence before hello")
 			return
 		}
-		if p.presence == nil {
-			p.presence = newLimiter(p.m.cfg.PresenceRate)
-		}
 		// Readers are held to the rate too, refused or not.
-		ok, flood := p.presence.allow()
+		ok, flood := take(&p.presence, p.m.cfg.PresenceRate)
 		if flood {
 			p.closeWith(CodeRateLimited, "far too many presence updates; reconnect later", CloseRateLimited)
 			return
@@ -144,10 +135,7 @@ func (p *Peer) Receive(frame []byte) {
 			p.fail(CodeNotHello, "auth before hello")
 			return
 		}
-		if p.auths == nil {
-			p.auths = newLimiter(authRate)
-		}
-		if ok, flood := p.auths.allow(); flood {
+		if ok, flood := take(&p.auths, authRate); flood {
 			p.closeWith(CodeRateLimited, "far too many token refreshes; reconnect later", CloseRateLimited)
 			return
 		} else if !ok {
@@ -158,6 +146,15 @@ func (p *Peer) Receive(frame []byte) {
 	default:
 		p.fail(CodeUnknownType, "not a message a client sends")
 	}
+}
+
+// take takes a message from the limiter at *l, made at perSec a second at
+// the first message.
+func take(l **limiter, perSec int) (ok, flood bool) {
+	if *l == nil {
+		*l = newLimiter(perSec)
+	}
+	return (*l).allow()
 }
 
 // Joined reports whether the client's hello was accepted: until then the
@@ -253,7 +250,7 @@ func (p *Peer) hello(h *Hello) {
 			return
 		}
 		if v.Revoked(id) { // revoked while we were verifying
-			p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
+			p.closeRevoked()
 			return
 		}
 	}
@@ -337,7 +334,11 @@ func (p *Peer) refuse(code, msg string, closeCode int) {
 }
 
 func (p *Peer) sendError(code, msg string, seq uint64) {
-	if frame, err := Encode(&Error{Code: code, Msg: msg, Seq: seq}); err == nil {
+	p.send(&Error{Code: code, Msg: msg, Seq: seq})
+}
+
+func (p *Peer) send(msg any) {
+	if frame, err := Encode(msg); err == nil {
 		_ = p.conn.Send(frame) // the connection may be closing; nothing to add
 	}
 }

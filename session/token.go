@@ -83,16 +83,10 @@ func (p *Peer) refresh(a *Auth, mem *member) {
 	p.watchToken(id)
 	if p.revoked(v) {
 		// Revoked while we were verifying: the sweep saw the old token.
-		p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
+		p.closeRevoked()
 		return
 	}
 	p.send(&Authed{Exp: min(id.Deadline.Unix(), maxSafe)}) // a far exp still fits the field
-}
-
-func (p *Peer) send(msg any) {
-	if frame, err := Encode(msg); err == nil {
-		_ = p.conn.Send(frame) // the connection may be closing; nothing to add
-	}
 }
 
 // trackToken adds p to the connections the revocation sweep checks.
@@ -128,9 +122,13 @@ func (m *Manager) CloseRevoked() int {
 	}
 	m.usersMu.Unlock()
 	for _, p := range hit {
-		p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
+		p.closeRevoked()
 	}
 	return len(hit)
+}
+
+func (p *Peer) closeRevoked() {
+	p.closeWith(CodeRevoked, "an admin revoked this user or session", CloseRevoked)
 }
 
 // maxHeldSessions bounds the earlier sessions a connection remembers.
