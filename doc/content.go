@@ -283,7 +283,7 @@ func (c *Content) Delta() ot.Delta {
 func (c *Content) Text() string {
 	var b strings.Builder
 	b.Grow(c.bytes)
-	c.eachLeaf(c.root, c.height, func(l *node) { b.Write(l.text) })
+	eachLeaf(c.root, c.height, func(l *node) { b.Write(l.text) })
 	return b.String()
 }
 

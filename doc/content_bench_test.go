@@ -2,8 +2,10 @@ package doc
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,7 +42,7 @@ func reportEdits(b *testing.B, edits int) {
 // are built before the timer starts.
 func BenchmarkReplay(b *testing.B) {
 	traces := benchTraces(b)
-	for _, name := range sortedKeys(traces) {
+	for _, name := range slices.Sorted(maps.Keys(traces)) {
 		tr := traces[name]
 		b.Run(name, func(b *testing.B) {
 			deltas := tr.Deltas()
@@ -65,7 +67,7 @@ func BenchmarkReplay(b *testing.B) {
 // start.
 func BenchmarkReplaySplice(b *testing.B) {
 	traces := benchTraces(b)
-	for _, name := range sortedKeys(traces) {
+	for _, name := range slices.Sorted(maps.Keys(traces)) {
 		tr := traces[name]
 		b.Run(name, func(b *testing.B) {
 			var patches []trace.Patch
@@ -141,21 +143,6 @@ func countMulti(b []byte) int {
 		}
 	}
 	return n
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := range keys {
-		for j := i + 1; j < len(keys); j++ {
-			if keys[j] < keys[i] {
-				keys[i], keys[j] = keys[j], keys[i]
-			}
-		}
-	}
-	return keys
 }
 
 // benchDoc returns a content of size bytes of prose-like ASCII text.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/cowrite/cowrite/doc"
 	"github.com/cowrite/cowrite/ot"
@@ -258,16 +259,9 @@ func boundaries(d ot.Delta) []int {
 			continue
 		}
 		for _, c := range op.Insert {
-			at += utf16Units(c)
+			at += utf16.RuneLen(c)
 			b = append(b, at)
 		}
 	}
 	return b
-}
-
-func utf16Units(c rune) int {
-	if c > 0xFFFF {
-		return 2
-	}
-	return 1
 }

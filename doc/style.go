@@ -76,7 +76,7 @@ func (st *styles) collect(c *Content) {
 	st.sweep++
 	mark := st.sweep
 	live := 0
-	c.eachLeaf(c.root, c.height, func(l *node) {
+	eachLeaf(c.root, c.height, func(l *node) {
 		for i := range l.runs {
 			if s := l.runs[i].style; s != nil && s.embed == nil && s.mark != mark {
 				s.mark = mark

@@ -317,7 +317,7 @@ func walk(n *node, h, u0, u1 int, fn func(l *node, u0, u1 int)) {
 }
 
 // eachLeaf calls fn for every leaf under n, a node of height h.
-func (c *Content) eachLeaf(n *node, h int, fn func(l *node)) {
+func eachLeaf(n *node, h int, fn func(l *node)) {
 	if n == nil {
 		return
 	}
@@ -326,7 +326,7 @@ func (c *Content) eachLeaf(n *node, h int, fn func(l *node)) {
 		return
 	}
 	for _, k := range n.kids {
-		c.eachLeaf(k.n, h-1, fn)
+		eachLeaf(k.n, h-1, fn)
 	}
 }
 
