@@ -164,9 +164,8 @@ func (l *node) insertText(u int, s string, units, astral int, st *style) {
 	case offU == 0:
 		l.insertRuns(r, mkrun(len(s), units, st))
 	default:
-		old := l.runs[r]
-		l.runs[r] = mkrun(offB, offU, old.style)
-		l.insertRuns(r+1, mkrun(len(s), units, st), mkrun(int(old.bytes)-offB, int(old.units)-offU, old.style))
+		l.splitRun(r, offU, offB)
+		l.insertRuns(r+1, mkrun(len(s), units, st))
 	}
 	l.text = insertBytes(l.text, b, s)
 	l.astral += astral
@@ -176,13 +175,11 @@ func (l *node) insertText(u int, s string, units, astral int, st *style) {
 // insertEmbed inserts an embed run of style st at unit u.
 func (l *node) insertEmbed(u int, st *style) {
 	r, offU, offB, b, _ := l.locate(u)
-	if offU == 0 {
-		l.insertRuns(r, run{0, 1, st})
-	} else {
-		old := l.runs[r]
-		l.runs[r] = mkrun(offB, offU, old.style)
-		l.insertRuns(r+1, run{0, 1, st}, mkrun(int(old.bytes)-offB, int(old.units)-offU, old.style))
+	if offU > 0 {
+		l.splitRun(r, offU, offB)
+		r++
 	}
+	l.insertRuns(r, run{0, 1, st})
 	l.hintU, l.hintB = u+1, b
 }
 
@@ -249,10 +246,16 @@ func (l *node) cutRun(u int) int {
 	if offU == 0 {
 		return r
 	}
+	l.splitRun(r, offU, offB)
+	return r + 1
+}
+
+// splitRun cuts run r at offsets offU and offB into it: the second part
+// becomes run r+1.
+func (l *node) splitRun(r, offU, offB int) {
 	old := l.runs[r]
 	l.runs[r] = mkrun(offB, offU, old.style)
 	l.insertRuns(r+1, mkrun(int(old.bytes)-offB, int(old.units)-offU, old.style))
-	return r + 1
 }
 
 // format restyles units u0 to u1 of leaf l with f.
@@ -405,12 +408,9 @@ func (l *node) rebuild() []*node {
 // and the others are returned.
 func (l *node) insertLarge(u int, s string, st *style) []*node {
 	var bd builder
-	r, offU, offB, _, _ := l.locate(u)
+	r, offU, offB, b, _ := l.locate(u)
 	bd.addRuns(l, 0, r)
-	accB := 0
-	for i := range r {
-		accB += int(l.runs[i].bytes)
-	}
+	accB := b - offB // where run r starts
 	if offU > 0 {
 		addText(&bd, l.text[accB:accB+offB], l.runs[r].style)
 	}
