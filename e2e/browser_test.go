@@ -33,11 +33,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/rs/zerolog"
 
 	"github.com/cowrite/cowrite/ot"
-	"github.com/cowrite/cowrite/persist"
-	"github.com/cowrite/cowrite/session"
 	"github.com/cowrite/cowrite/web"
 )
 
@@ -62,41 +59,6 @@ func chromium(t *testing.T) string {
 	}
 	t.Skip(msg)
 	return ""
-}
-
-// startServerAt starts a server like startServer, but on the address addr
-// ("127.0.0.1:0" for any port) and with the given allowed origins, so that
-// a test can restart it on the same port.
-func startServerAt(t *testing.T, dir, addr string, allowed ...string) *server {
-	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	store, err := persist.Open(context.Background(), persist.Options{Dir: dir, Logger: log})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	m := session.NewManager(session.Config{Store: store, Logger: &log})
-	h := web.New(web.Config{Manager: m, Logger: &log, AllowedOrigins: allowed})
-	var ln net.Listener
-	for try := 0; ; try++ {
-		ln, err = net.Listen("tcp", addr)
-		if err == nil || try == 50 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // the old server's socket may linger a moment
-	}
-	if err != nil {
-		t.Fatalf("listen on %s: %v", addr, err)
-	}
-	hs := httptest.NewUnstartedServer(h)
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	s := &server{t: t, dir: dir, store: store, manager: m, web: h, http: hs}
-	t.Cleanup(s.stop)
-	return s
 }
 
 // requireAssets skips (or fails, strictly) when the binary was built
@@ -602,7 +564,7 @@ func parallel(fns ...func()) {
 // presence bar. Screenshots of both go to screenshotDir.
 func TestBrowser_TwoUsers(t *testing.T) {
 	chromium(t)
-	s := startServerAt(t, "", "127.0.0.1:0")
+	s := startServer(t, "", serverOpts{})
 	base := s.http.URL
 	requireAssets(t, base)
 	shots := screenshotDir(t)
@@ -748,7 +710,7 @@ func lineHas(d ot.Delta, attr string) bool { return hasAttr(d, "\n", attr) }
 // titled like a script show as text everywhere, and no script runs.
 func TestBrowser_HostileNames(t *testing.T) {
 	chromium(t)
-	s := startServerAt(t, "", "127.0.0.1:0")
+	s := startServer(t, "", serverOpts{})
 	base := s.http.URL
 	requireAssets(t, base)
 	const (
@@ -831,7 +793,7 @@ func serveHostPage(t *testing.T, ln net.Listener, h http.Handler) {
 func TestBrowser_EmbedOtherOrigin(t *testing.T) {
 	chromium(t)
 	hostLn, hostOrigin := listenHostPage(t) // another host and port than the server's
-	s := startServerAt(t, "", "127.0.0.1:0", hostOrigin)
+	s := startServer(t, "", serverOpts{web: web.Config{AllowedOrigins: []string{hostOrigin}}})
 	base := s.http.URL
 	requireAssets(t, base)
 	createDoc(t, base, "embedded", "Embedded", "From the server.")
@@ -918,7 +880,7 @@ for (const type of ['ready', 'change', 'status', 'presence', 'error']) {
 func TestBrowser_ServerRestart(t *testing.T) {
 	chromium(t)
 	dir := t.TempDir()
-	s := startServerAt(t, dir, "127.0.0.1:0")
+	s := startServer(t, dir, serverOpts{})
 	addr := s.http.Listener.Addr().String()
 	base := s.http.URL
 	requireAssets(t, base)
@@ -951,7 +913,7 @@ func TestBrowser_ServerRestart(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 			s.stop()
 			time.Sleep(400 * time.Millisecond)
-			s = startServerAt(t, dir, addr)
+			s = startServer(t, dir, serverOpts{addr: addr})
 		},
 	)
 	final := converged(t, s, "restart", a, b)
@@ -972,7 +934,7 @@ func TestBrowser_ServerRestart(t *testing.T) {
 // returns.
 func TestBrowser_Offline(t *testing.T) {
 	chromium(t)
-	s := startServerAt(t, "", "127.0.0.1:0")
+	s := startServer(t, "", serverOpts{})
 	requireAssets(t, s.http.URL)
 	createDoc(t, s.http.URL, "trip", "Trip notes", "Shared notes.")
 	net := newLink(t, s.http.Listener.Addr().String())
@@ -1065,7 +1027,7 @@ func TestBrowser_Offline(t *testing.T) {
 // on from the journal.
 func TestBrowser_OfflineCloseAtOnce(t *testing.T) {
 	chromium(t)
-	s := startServerAt(t, "", "127.0.0.1:0")
+	s := startServer(t, "", serverOpts{})
 	requireAssets(t, s.http.URL)
 	createDoc(t, s.http.URL, "hurry", "In a hurry", "Draft.")
 	net := newLink(t, s.http.Listener.Addr().String())

@@ -39,6 +39,11 @@ type server struct {
 type serverOpts struct {
 	session session.Config
 	web     web.Config
+
+	// addr is the address to listen on, so that a test can restart a
+	// server on the port of the one it stopped. Empty means any port of
+	// the loopback.
+	addr string
 }
 
 // startServer starts a server on dir (a new temporary one when empty) and
@@ -72,9 +77,34 @@ func startServer(t testing.TB, dir string, o serverOpts) *server {
 		}
 	}
 	h := web.New(wc)
-	s := &server{t: t, dir: dir, store: store, manager: m, web: h, http: httptest.NewServer(h)}
+	hs := httptest.NewUnstartedServer(h)
+	if o.addr != "" {
+		hs.Listener.Close()
+		hs.Listener = listen(t, o.addr)
+	}
+	hs.Start()
+	s := &server{t: t, dir: dir, store: store, manager: m, web: h, http: hs}
 	t.Cleanup(s.stop)
 	return s
+}
+
+// listen listens on addr, waiting a moment for the port to be free: the
+// socket of a server stopped just before may linger.
+func listen(t testing.TB, addr string) net.Listener {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for try := 0; ; try++ {
+		ln, err = net.Listen("tcp", addr)
+		if err == nil || try == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("listen on %s: %v", addr, err)
+	}
+	return ln
 }
 
 // stop shuts the server down gracefully, as on SIGTERM. It is safe to call
