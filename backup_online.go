@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -62,76 +60,50 @@ func backupOnline(ctx context.Context, base, token, out string) error {
 		return fmt.Errorf("backup: %s: %s", u, refusal(resp))
 	}
 
-	var f *os.File
-	w := io.Writer(os.Stdout)
-	if out != "-" {
-		f, err = os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
-		if err != nil {
-			return fmt.Errorf("backup: %w", err)
+	return writeBackup(out, func(w io.Writer) error {
+		// The backup is checked as it arrives: its frames' checksums and
+		// end frame tell a whole backup from a cut one, whatever the
+		// proxies on the way do with the server's trailer.
+		pr, pw := io.Pipe()
+		verified := make(chan error, 1)
+		go func() {
+			_, err := persist.VerifyBackup(pr)
+			pr.CloseWithError(err) // unblocks the copy if verification stopped early
+			io.Copy(io.Discard, pr)
+			verified <- err
+		}()
+		bar := progressbar.DefaultBytes(-1, "backup")
+		n, err := io.Copy(io.MultiWriter(w, bar, pw), resp.Body)
+		pw.CloseWithError(err)
+		bar.Finish()
+		verr := <-verified
+		if status := resp.Trailer.Get(web.BackupTrailer); status != "" && status != "ok" {
+			return fmt.Errorf("backup: the server failed after %d bytes (%s: %s); see its log", n, web.BackupTrailer, status)
 		}
-		defer os.Remove(f.Name())
-		defer f.Close()
-		w = f
-	}
-	// The backup is checked as it arrives: its frames' checksums and end
-	// frame tell a whole backup from a cut one, whatever the proxies on
-	// the way do with the server's trailer.
-	pr, pw := io.Pipe()
-	verified := make(chan error, 1)
-	go func() {
-		_, err := persist.VerifyBackup(pr)
-		pr.CloseWithError(err) // unblocks the copy if verification stopped early
-		io.Copy(io.Discard, pr)
-		verified <- err
-	}()
-	bar := progressbar.DefaultBytes(-1, "backup")
-	n, err := io.Copy(io.MultiWriter(w, bar, pw), resp.Body)
-	pw.CloseWithError(err)
-	bar.Finish()
-	verr := <-verified
-	if status := resp.Trailer.Get(web.BackupTrailer); status != "" && status != "ok" {
-		return fmt.Errorf("backup: the server failed after %d bytes (%s: %s); see its log", n, web.BackupTrailer, status)
-	}
-	if err != nil {
-		return fmt.Errorf("backup: download broke off after %d bytes: %w", n, err)
-	}
-	if verr != nil {
-		return fmt.Errorf("backup: the %d bytes received are not a whole backup: %w", n, verr)
-	}
-	if f == nil {
+		if err != nil {
+			return fmt.Errorf("backup: download broke off after %d bytes: %w", n, err)
+		}
+		if verr != nil {
+			return fmt.Errorf("backup: the %d bytes received are not a whole backup: %w", n, verr)
+		}
 		return nil
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := os.Rename(f.Name(), out); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	return nil
+	})
 }
 
 // refusal describes a response other than 200 from an admin endpoint,
 // from its JSON error when it has one.
 func refusal(resp *http.Response) string {
-	var body struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if json.Unmarshal(b, &body) != nil || body.Error.Code == "" {
+	code, message := jsonError(b)
+	if code == "" {
 		return resp.Status
 	}
-	msg := fmt.Sprintf("%s: %s (%s)", resp.Status, body.Error.Message, body.Error.Code)
+	msg := fmt.Sprintf("%s: %s (%s)", resp.Status, message, code)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		msg += "; is the token signed with the server's key, and unexpired?"
 	case http.StatusNotFound:
-		if body.Error.Code == "no_admin" {
+		if code == "no_admin" {
 			msg += "; a server in open mode is backed up by stopping it and running cowrite backup --data"
 		}
 	}

@@ -112,15 +112,25 @@ func checkReady(ctx context.Context, u string) error {
 // reason returns the gist of an error body on one line: the code and
 // message of the server's JSON errors, else the text, shortened.
 func reason(body []byte) string {
-	var e struct {
-		Error struct{ Code, Message string }
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
-		return e.Error.Code + ": " + e.Error.Message
+	if code, message := jsonError(body); code != "" {
+		return code + ": " + message
 	}
 	s := strings.Join(strings.Fields(string(body)), " ")
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:200]) + "..."
 	}
 	return s
+}
+
+// jsonError returns the code and message of the server's JSON error
+// answer, {"error": {"code": ..., "message": ...}}; code is "" when body
+// is not one.
+func jsonError(body []byte) (code, message string) {
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return "", ""
+	}
+	return e.Error.Code, e.Error.Message
 }

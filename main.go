@@ -259,10 +259,7 @@ func serve(args []string) error {
 		}
 		return store.Ready(ctx)
 	}})
-	// No ReadTimeout or WriteTimeout: they would cut WebSockets and
-	// backups. Idle keep-alive connections and headers are bounded, so a
-	// client cannot hold sockets or memory for free.
-	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	httpServer := newHTTPServer(handler)
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -281,7 +278,7 @@ func serve(args []string) error {
 			store.Close()
 			return fmt.Errorf("admin listener: %w", err)
 		}
-		adminServer = &http.Server{Handler: adminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+		adminServer = newHTTPServer(adminHandler())
 		log.Info().Str("addr", aln.Addr().String()).Msg("admin listener serving pprof")
 		go func() { served <- adminServer.Serve(aln) }()
 	}
@@ -324,6 +321,14 @@ func serve(args []string) error {
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// newHTTPServer returns a server of h. It has no ReadTimeout or
+// WriteTimeout: they would cut WebSockets and backups. Idle keep-alive
+// connections and headers are bounded, so a client cannot hold sockets or
+// memory for free.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 }
 
 // bench runs the load generator: against --url, or against a server it
@@ -510,9 +515,6 @@ func backup(args []string) error {
 	if *tokenFile != "" {
 		return errors.New("backup: --token-file goes with --url\n" + usage)
 	}
-	if *data == "" {
-		return errors.New("backup: --data is required")
-	}
 	if err := existingDir("backup", *data); err != nil {
 		return err
 	}
@@ -524,36 +526,43 @@ func backup(args []string) error {
 		return err
 	}
 	defer store.Close()
-	w := os.Stdout
-	if *out != "-" {
-		// Write beside the target and rename, so that a failed backup
-		// never leaves a file that looks whole.
-		f, err := os.CreateTemp(filepath.Dir(*out), filepath.Base(*out)+".tmp*")
-		if err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-		defer os.Remove(f.Name())
-		defer f.Close()
-		w = f
-	}
-	progress, done := progressBar("backup")
-	err = store.Backup(ctx, w, progress)
-	done()
+	err = writeBackup(*out, func(w io.Writer) error {
+		progress, done := progressBar("backup")
+		defer done()
+		return store.Backup(ctx, w, progress)
+	})
 	if err != nil {
 		return err
 	}
-	if w != os.Stdout {
-		if err := w.Sync(); err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-		if err := w.Close(); err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-		if err := os.Rename(w.Name(), *out); err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-	}
 	return store.Close()
+}
+
+// writeBackup runs write on standard output when out is "-", else on a
+// file beside out that is synced and renamed to out once write returned
+// nil, so that a failed backup never leaves a file that looks whole.
+func writeBackup(out string, write func(w io.Writer) error) error {
+	if out == "-" {
+		return write(os.Stdout)
+	}
+	f, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(f.Name(), out); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
 }
 
 // restore reads a backup into an empty data directory.
