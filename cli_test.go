@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,4 +24,21 @@ func TestReadCommandsNeedTheDirectory(t *testing.T) {
 			t.Fatalf("%s created %s", args[0], missing)
 		}
 	}
+}
+
+// capture runs f with *file (os.Stdout or os.Stderr) writing into a pipe,
+// and returns what f wrote there and f's error.
+func capture(t *testing.T, file **os.File, f func() error) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *file
+	*file = w
+	err = f()
+	*file = old
+	w.Close()
+	out, _ := io.ReadAll(r)
+	return string(out), err
 }

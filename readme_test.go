@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"flag"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -16,21 +15,12 @@ var commands = []string{"serve", "bench", "backup", "restore", "export", "import
 // flagsOf returns the flags a subcommand prints for -h.
 func flagsOf(t *testing.T, cmd string) []string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := os.Stderr
-	os.Stderr = w
-	err = run([]string{cmd, "-h"})
-	os.Stderr = stderr
-	w.Close()
-	out, _ := io.ReadAll(r)
+	out, err := capture(t, &os.Stderr, func() error { return run([]string{cmd, "-h"}) })
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("%s -h: %v, want flag.ErrHelp", cmd, err)
 	}
 	var names []string
-	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(string(out), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(out, -1) {
 		names = append(names, m[1])
 	}
 	if len(names) == 0 {

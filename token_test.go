@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,20 +18,11 @@ import (
 // mintCmd runs the token command and returns what it printed.
 func mintCmd(t *testing.T, args ...string) string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	err = token(args)
-	os.Stdout = old
-	w.Close()
-	out, _ := io.ReadAll(r)
+	out, err := capture(t, &os.Stdout, func() error { return token(args) })
 	if err != nil {
 		t.Fatalf("token %v: %v", args, err)
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(out)
 }
 
 func TestToken(t *testing.T) {
