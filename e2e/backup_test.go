@@ -76,33 +76,6 @@ func startTokenBinary(t *testing.T, name, dir string) *cowriteProc {
 	return p
 }
 
-// authedCall sends a request with a bearer token (none when empty) and a JSON
-// body (none when nil), and returns the status and the body.
-func authedCall(t testing.TB, method, url, token string, body any) (int, []byte) {
-	t.Helper()
-	var payload []byte
-	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(payload))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.Bytes()
-}
-
 // mustDelta decodes a delta from JSON.
 func mustDelta(t testing.TB, s string) ot.Delta {
 	t.Helper()
@@ -126,8 +99,8 @@ func writeHistory(t *testing.T, base, token string) {
 		{"insert": "\n"}]`)
 	docs := map[string]ot.Delta{"rich": rich, "plain": insertText("plain text\n")}
 	for _, id := range []string{"rich", "plain"} {
-		if code, b := authedCall(t, http.MethodPost, base+"/v1/docs", token, map[string]any{"id": id, "title": id + " title", "content": docs[id]}); code != http.StatusCreated {
-			t.Fatalf("create %s: %d %s", id, code, b)
+		if r := fetch(t, token, http.MethodPost, base+"/v1/docs", map[string]any{"id": id, "title": id + " title", "content": docs[id]}); r.status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", id, r.status, r.body)
 		}
 		for i := range 12 {
 			var d ot.Delta
@@ -136,9 +109,9 @@ func writeHistory(t *testing.T, base, token string) {
 			} else {
 				d.Insert(strings.Repeat("ab", i+1), nil)
 			}
-			code, b := authedCall(t, http.MethodPost, base+"/v1/docs/"+id+"/ops", token, map[string]any{"rev": i, "delta": d, "client": "writer", "seq": i + 1})
-			if code != http.StatusOK {
-				t.Fatalf("op %d on %s: %d %s", i+1, id, code, b)
+			r := fetch(t, token, http.MethodPost, base+"/v1/docs/"+id+"/ops", map[string]any{"rev": i, "delta": d, "client": "writer", "seq": i + 1})
+			if r.status != http.StatusOK {
+				t.Fatalf("op %d on %s: %d %s", i+1, id, r.status, r.body)
 			}
 		}
 	}
@@ -373,12 +346,12 @@ func TestBinaryBackup_auth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, body := authedCall(t, http.MethodGet, tc.url+"/v1/admin/backup", tc.token, nil)
-			if code != tc.status {
-				t.Fatalf("status %d, want %d: %.200s", code, tc.status, body)
+			got := fetch(t, tc.token, http.MethodGet, tc.url+"/v1/admin/backup", nil)
+			if got.status != tc.status {
+				t.Fatalf("status %d, want %d: %.200s", got.status, tc.status, got.body)
 			}
-			if code == http.StatusOK && !bytes.HasPrefix(body, []byte("COWRITE-BACKUP\n")) {
-				t.Errorf("body %.40q is not a backup", body)
+			if got.status == http.StatusOK && !bytes.HasPrefix(got.body, []byte("COWRITE-BACKUP\n")) {
+				t.Errorf("body %.40q is not a backup", got.body)
 			}
 			// The CLI succeeds exactly when the endpoint does.
 			dir := t.TempDir()

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -264,20 +263,11 @@ type restOpsPage struct {
 // on anything but 200.
 func getJSON(t testing.TB, url string, v any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+	r := fetch(t, "", http.MethodGet, url, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s: %s", url, r.status, http.StatusText(r.status), r.body)
 	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	body.ReadFrom(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s: %s", url, resp.Status, body.String())
-	}
-	if err := json.Unmarshal(body.Bytes(), v); err != nil {
+	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("GET %s: decode: %v", url, err)
 	}
 }

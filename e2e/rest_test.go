@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cowrite/cowrite/doc"
 	"github.com/cowrite/cowrite/ot"
@@ -52,6 +54,15 @@ func (s *server) call(t *testing.T, method, path string, body any) reply {
 // body is sent as it is, anything else as JSON.
 func (s *server) callAs(t *testing.T, token, method, path string, body any) reply {
 	t.Helper()
+	return fetch(t, token, method, s.http.URL+path, body)
+}
+
+// fetch makes an HTTP request to url, of this process's server or of a
+// binary's, with a bearer token ("" for none), and fails the test when no
+// answer comes within a minute. A string body is sent as it is, anything
+// else as JSON.
+func fetch(t testing.TB, token, method, url string, body any) reply {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -64,7 +75,9 @@ func (s *server) callAs(t *testing.T, token, method, path string, body any) repl
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, s.http.URL+path, rd)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +89,7 @@ func (s *server) callAs(t *testing.T, token, method, path string, body any) repl
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
