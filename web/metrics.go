@@ -52,10 +52,8 @@ const otherLabel = "other"
 // NewMetrics returns Metrics registered on a registry of their own, with
 // the Go runtime and process collectors.
 func NewMetrics() *Metrics {
-	reg := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Metrics{
-		reg: reg,
+		reg: prometheus.NewRegistry(),
 		conns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cowrite_connections",
 			Help: "WebSocket sessions open."}),
 		rooms: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cowrite_rooms_open",
@@ -79,11 +77,9 @@ func NewMetrics() *Metrics {
 			Help:    "Ops made durable by one append.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
 	}
-	for _, c := range []prometheus.Collector{m.conns, m.rooms, m.accepted, m.rejected, m.dedupe,
+	m.reg.MustRegister(m.conns, m.rooms, m.accepted, m.rejected, m.dedupe,
 		m.resyncs, m.slow, m.closes, m.commitSeconds, m.batchOps,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		f(c)
-	}
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
