@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -71,10 +70,9 @@ func (srv *Server) routePagesFrom(r chi.Router, fsys fs.FS) {
 	default:
 		p.assets = a
 	}
-	for _, o := range srv.cfg.AllowedOrigins {
-		if cspOrigin(o) {
-			p.frameAncestors += " " + o
-		}
+	// The same origins as the WebSocket origin check allows.
+	for _, o := range validOrigins(srv.cfg.AllowedOrigins) {
+		p.frameAncestors += " " + o
 	}
 
 	get := func(pattern string, h http.HandlerFunc) {
@@ -92,14 +90,6 @@ func (srv *Server) routePagesFrom(r chi.Router, fsys fs.FS) {
 		get(url, p.asset)
 	}
 	get("/assets/*", p.asset)
-}
-
-// cspOrigin reports whether o is an origin that can be written into a
-// Content-Security-Policy source list as it is.
-func cspOrigin(o string) bool {
-	u, err := url.Parse(o)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
-		u.Path == "" && u.RawQuery == "" && u.User == nil && !strings.ContainsAny(o, " ;,'\"")
 }
 
 // fill completes a page's data for a request; false means it answered
