@@ -66,16 +66,6 @@ func (c *connCounter) releasePending(ip string) {
 	}
 }
 
-// pendingSlot is a connection's place among its address's connections
-// that have not had their hello accepted; release gives it back, once.
-type pendingSlot struct {
-	once sync.Once
-	c    *connCounter
-	ip   string
-}
-
-func (p *pendingSlot) release() { p.once.Do(func() { p.c.releasePending(p.ip) }) }
-
 // clientIP is the address the request came from: the peer of the TCP
 // connection, or, when that peer is a trusted proxy, the address the proxy
 // says it serves. X-Forwarded-For is read from the right, past every
@@ -120,8 +110,9 @@ func (srv *Server) trusted(a netip.Addr) bool {
 // too_many_connections when a limit is reached: in total, by client
 // address among those still to say hello, and by client address in open
 // mode (with tokens the session counts connections per user). serve gets
-// the connection's pending slot, to release once hello is accepted.
-func (srv *Server) limitConns(w http.ResponseWriter, r *http.Request, serve func(*pendingSlot)) {
+// the function that releases the connection's pending slot, to call once
+// hello is accepted; calls after the first do nothing.
+func (srv *Server) limitConns(w http.ResponseWriter, r *http.Request, serve func(releaseSlot func())) {
 	perIP := 0
 	if srv.cfg.Verifier == nil {
 		perIP = srv.cfg.MaxConnsPerIP
@@ -134,8 +125,8 @@ func (srv *Server) limitConns(w http.ResponseWriter, r *http.Request, serve func
 		writeError(w, status, session.CodeTooManyConns, msg)
 		return
 	}
-	slot := &pendingSlot{c: &srv.conns, ip: ip}
+	releaseSlot := sync.OnceFunc(func() { srv.conns.releasePending(ip) })
 	defer srv.conns.release(ip, perIP)
-	defer slot.release()
-	serve(slot)
+	defer releaseSlot()
+	serve(releaseSlot)
 }

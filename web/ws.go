@@ -101,7 +101,7 @@ func (c *wsConn) drain(deadline time.Time) {
 
 const (
 	connKey = "conn"
-	slotKey = "slot" // the *pendingSlot, released once hello is accepted
+	slotKey = "slot" // the func() that gives back the pending slot, called once hello is accepted
 )
 
 func connOf(s *melody.Session) *wsConn {
@@ -141,8 +141,8 @@ func (srv *Server) newMelody() *melody.Melody {
 			if !c.grown && c.peer.Joined() {
 				c.grown = true
 				s.WebsocketConnection().SetReadLimit(srv.cfg.MaxFrame)
-				if slot, ok := s.Get(slotKey); ok {
-					slot.(*pendingSlot).release()
+				if release, ok := s.Get(slotKey); ok {
+					release.(func())()
 				}
 			}
 		}
@@ -189,8 +189,8 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// melody serves the connection until it ends.
-	srv.limitConns(w, r, func(slot *pendingSlot) {
-		if err := srv.melody.HandleRequestWithKeys(w, r, map[string]any{slotKey: slot}); err != nil {
+	srv.limitConns(w, r, func(releaseSlot func()) {
+		if err := srv.melody.HandleRequestWithKeys(w, r, map[string]any{slotKey: releaseSlot}); err != nil {
 			srv.cfg.Logger.Debug().Err(err).Str("doc", id).Msg("websocket upgrade")
 		}
 	})
