@@ -235,19 +235,42 @@ func (fw *frameWriter) write(f *backupFrame) error {
 	return err
 }
 
-// frameReader reads backup frames.
+// frameReader reads backup frames, and checks what Restore and
+// VerifyBackup both require of their order: documents in id order, each
+// record after its document's frame (and no revocation between them), and
+// an end frame whose counts are those of the frames read.
 type frameReader struct {
 	r   *bufio.Reader
 	buf []byte
 	n   int64 // bytes read, for error messages
+
+	sum    BackupSummary // the header's version and time, the frames counted
+	lastID string        // of the last doc frame
+	inDoc  bool          // a doc frame came after the last revocation frame
+}
+
+// openBackup reads the magic bytes and the header frame from r.
+func openBackup(r io.Reader) (*frameReader, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic := make([]byte, len(backupMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != backupMagic {
+		return nil, fmt.Errorf("%w: no backup header", ErrBackupFormat)
+	}
+	fr := &frameReader{r: br, n: int64(len(backupMagic))}
+	f, err := fr.read()
+	if err != nil {
+		return nil, err
+	}
+	if f.Kind != "h" || f.Version < 1 || f.Version > backupVersion {
+		return nil, fmt.Errorf("%w: header kind %q version %d, want version 1 to %d", ErrBackupFormat, f.Kind, f.Version, backupVersion)
+	}
+	fr.sum.Version, fr.sum.Taken = f.Version, time.Unix(0, f.Time).UTC()
+	return fr, nil
 }
 
 func (fr *frameReader) read() (*backupFrame, error) {
 	var hdr [8]byte
-	if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: truncated at byte %d", ErrBackupFormat, fr.n)
-		}
+	if err := fr.readFull(hdr[:]); err != nil {
 		return nil, err
 	}
 	size := binary.BigEndian.Uint32(hdr[:4])
@@ -260,10 +283,7 @@ func (fr *frameReader) read() (*backupFrame, error) {
 		chunk := min(remaining, 1<<20)
 		start := len(fr.buf)
 		fr.buf = append(fr.buf, make([]byte, chunk)...)
-		if _, err := io.ReadFull(fr.r, fr.buf[start:]); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("%w: truncated at byte %d", ErrBackupFormat, fr.n)
-			}
+		if err := fr.readFull(fr.buf[start:]); err != nil {
 			return nil, err
 		}
 		remaining -= chunk
@@ -279,6 +299,47 @@ func (fr *frameReader) read() (*backupFrame, error) {
 	fr.n += 8 + int64(size)
 	return &f, nil
 }
+
+// readFull fills b from the backup; running out of bytes is a truncated
+// backup.
+func (fr *frameReader) readFull(b []byte) error {
+	_, err := io.ReadFull(fr.r, b)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: truncated at byte %d", ErrBackupFormat, fr.n)
+	}
+	return err
+}
+
+// count checks and counts a frame of kind d, r, v or e: documents in id
+// order, each record after its document's frame, the end frame's counts
+// those of the frames read.
+func (fr *frameReader) count(f *backupFrame) error {
+	switch f.Kind {
+	case "d":
+		if !validID(f.ID) || (fr.sum.Docs > 0 && f.ID <= fr.lastID) {
+			return fmt.Errorf("%w: document id %q out of place", ErrBackupFormat, f.ID)
+		}
+		fr.lastID, fr.inDoc = f.ID, true
+		fr.sum.Docs++
+	case "r":
+		if !fr.inDoc || f.ID != fr.lastID {
+			return fmt.Errorf("%w: record of %q outside its document", ErrBackupFormat, f.ID)
+		}
+		fr.sum.Records++
+	case "v":
+		fr.inDoc = false
+		fr.sum.Revoked++
+	case "e":
+		if f.Docs != fr.sum.Docs || f.Records != fr.sum.Records || f.Revoked != fr.sum.Revoked {
+			return fmt.Errorf("%w: end says %d documents, %d records and %d revocations, read %d, %d and %d",
+				ErrBackupFormat, f.Docs, f.Records, f.Revoked, fr.sum.Docs, fr.sum.Records, fr.sum.Revoked)
+		}
+	}
+	return nil
+}
+
+// frames returns how many doc, record and revocation frames were read.
+func (fr *frameReader) frames() int64 { return fr.sum.Docs + fr.sum.Records + fr.sum.Revoked }
 
 // Restore reads a backup written by Backup into the store, which must be
 // empty (ErrNotEmpty otherwise). Every document keeps its history: the
@@ -296,29 +357,24 @@ func (s *Store) Restore(ctx context.Context, r io.Reader, progress func(done, to
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
+	if err := s.restore(ctx, r, progress); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}
+
+// restore is Restore, with its errors not yet wrapped.
+func (s *Store) restore(ctx context.Context, r io.Reader, progress func(done, total int64)) error {
 	if err := s.checkEmpty(ctx); err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return err
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic := make([]byte, len(backupMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != backupMagic {
-		return fmt.Errorf("restore: %w: no backup header", ErrBackupFormat)
-	}
-	fr := &frameReader{r: br, n: int64(len(backupMagic))}
-	f, err := fr.read()
+	fr, err := openBackup(r)
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	if f.Kind != "h" || f.Version < 1 || f.Version > backupVersion {
-		return fmt.Errorf("restore: %w: header kind %q version %d, want version 1 to %d", ErrBackupFormat, f.Kind, f.Version, backupVersion)
+		return err
 	}
 	var (
-		cur           *restoreDoc
-		docs, records int64
-		done          int64
-		lastID        string
-		ended         bool
-		revoked       []entry
+		cur     *restoreDoc
+		revoked []entry
 	)
 	flush := func() error {
 		if cur == nil {
@@ -328,72 +384,58 @@ func (s *Store) Restore(ctx context.Context, r io.Reader, progress func(done, to
 		cur = nil
 		return err
 	}
-	for !ended {
+	for {
 		f, err := fr.read()
 		if err != nil {
-			return fmt.Errorf("restore: %w", err)
+			return err
+		}
+		if f.Kind == "d" || f.Kind == "v" {
+			// The document before is whole.
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if err := fr.count(f); err != nil {
+			return err
 		}
 		switch f.Kind {
 		case "d":
-			if err := flush(); err != nil {
-				return fmt.Errorf("restore: %w", err)
-			}
-			if !validID(f.ID) || (docs > 0 && f.ID <= lastID) {
-				return fmt.Errorf("restore: %w: document id %q out of place", ErrBackupFormat, f.ID)
-			}
 			m, err := decodeMeta(f.ID, f.Meta)
 			if err != nil {
-				return fmt.Errorf("restore: %w", corrupt(metaKey(f.ID), err))
+				return corrupt(metaKey(f.ID), err)
 			}
 			cur = &restoreDoc{meta: m}
-			lastID = f.ID
-			docs++
-			done++
 		case "r":
-			if cur == nil || f.ID != cur.meta.ID {
-				return fmt.Errorf("restore: %w: record of %q outside its document", ErrBackupFormat, f.ID)
-			}
 			if err := cur.add(s, f.Suffix, f.Value); err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
-			records++
-			done++
 			if len(cur.ents) >= deleteChunk {
 				if err := s.restoreChunk(ctx, cur); err != nil {
-					return fmt.Errorf("restore: %w", err)
+					return err
 				}
 			}
-			if done%1024 == 0 {
-				progress(done, -1)
+			if fr.frames()%1024 == 0 {
+				progress(fr.frames(), -1)
 			}
 		case "v":
-			if err := flush(); err != nil {
-				return fmt.Errorf("restore: %w", err)
-			}
 			key := append([]byte{prefixRevoked}, f.Suffix...)
 			if _, err := decodeRevocation(key, f.Value); err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
 			revoked = append(revoked, entry{key: key, value: f.Value})
-			done++
 		case "e":
-			if f.Docs != docs || f.Records != records || f.Revoked != int64(len(revoked)) {
-				return fmt.Errorf("restore: %w: end says %d documents, %d records and %d revocations, read %d, %d and %d",
-					ErrBackupFormat, f.Docs, f.Records, f.Revoked, docs, records, len(revoked))
-			}
 			if err := flush(); err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
 			if err := s.restoreChunk(ctx, &restoreDoc{ents: revoked}); err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
-			ended = true
+			progress(fr.frames(), fr.frames())
+			return nil
 		default:
-			return fmt.Errorf("restore: %w: unknown frame kind %q", ErrBackupFormat, f.Kind)
+			return fmt.Errorf("%w: unknown frame kind %q", ErrBackupFormat, f.Kind)
 		}
 	}
-	progress(done, done)
-	return nil
 }
 
 // checkEmpty fails with ErrNotEmpty when the store holds any key.
@@ -560,55 +602,34 @@ type BackupSummary struct {
 // checks each as it writes it. A backup that passes was not truncated or
 // damaged on its way from Backup.
 func VerifyBackup(r io.Reader) (BackupSummary, error) {
-	var sum BackupSummary
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic := make([]byte, len(backupMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != backupMagic {
-		return sum, fmt.Errorf("%w: no backup header", ErrBackupFormat)
-	}
-	fr := &frameReader{r: br, n: int64(len(backupMagic))}
-	f, err := fr.read()
+	fr, err := openBackup(r)
 	if err != nil {
-		return sum, err
+		return BackupSummary{}, err
 	}
-	if f.Kind != "h" || f.Version < 1 || f.Version > backupVersion {
-		return sum, fmt.Errorf("%w: header kind %q version %d, want version 1 to %d", ErrBackupFormat, f.Kind, f.Version, backupVersion)
-	}
-	sum.Version, sum.Taken = f.Version, time.Unix(0, f.Time).UTC()
-	var cur string
 	for {
 		f, err := fr.read()
 		if err != nil {
-			return sum, err
+			return fr.sum, err
 		}
 		switch {
-		case f.Kind == "d" && sum.Revoked == 0:
-			if !validID(f.ID) || (sum.Docs > 0 && f.ID <= cur) {
-				return sum, fmt.Errorf("%w: document id %q out of place", ErrBackupFormat, f.ID)
-			}
-			cur = f.ID
-			sum.Docs++
-		case f.Kind == "r" && sum.Revoked == 0:
-			if sum.Docs == 0 || f.ID != cur {
-				return sum, fmt.Errorf("%w: record of %q outside its document", ErrBackupFormat, f.ID)
-			}
-			sum.Records++
-		case f.Kind == "v" && sum.Version >= 2:
-			sum.Revoked++
+		case (f.Kind == "d" || f.Kind == "r") && fr.sum.Revoked == 0:
+		case f.Kind == "v" && fr.sum.Version >= 2:
 		case f.Kind == "e":
-			if f.Docs != sum.Docs || f.Records != sum.Records || f.Revoked != sum.Revoked {
-				return sum, fmt.Errorf("%w: end says %d documents, %d records and %d revocations, read %d, %d and %d",
-					ErrBackupFormat, f.Docs, f.Records, f.Revoked, sum.Docs, sum.Records, sum.Revoked)
-			}
-			if _, err := br.Peek(1); !errors.Is(err, io.EOF) {
-				if err != nil {
-					return sum, err
-				}
-				return sum, fmt.Errorf("%w: bytes after the end frame", ErrBackupFormat)
-			}
-			return sum, nil
 		default:
-			return sum, fmt.Errorf("%w: frame kind %q out of place at byte %d", ErrBackupFormat, f.Kind, fr.n)
+			return fr.sum, fmt.Errorf("%w: frame kind %q out of place at byte %d", ErrBackupFormat, f.Kind, fr.n)
 		}
+		if err := fr.count(f); err != nil {
+			return fr.sum, err
+		}
+		if f.Kind != "e" {
+			continue
+		}
+		if _, err := fr.r.Peek(1); !errors.Is(err, io.EOF) {
+			if err != nil {
+				return fr.sum, err
+			}
+			return fr.sum, fmt.Errorf("%w: bytes after the end frame", ErrBackupFormat)
+		}
+		return fr.sum, nil
 	}
 }
