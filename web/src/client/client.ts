@@ -148,7 +148,8 @@ interface Found {
   claim: Claim;
 }
 
-const DOC_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+/** DOC_ID is what a document id may be: 1 to 128 of A-Z a-z 0-9 . _ -, not starting with a dot. */
+export const DOC_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** WELCOME_TIMEOUT is how long a connection may go without a welcome before it is dropped and retried. */
@@ -214,8 +215,6 @@ export class CowriteClient {
   private readonly random: () => number;
   /** base is the journal scope of the document on its server, before the user (journalScope). */
   private readonly base: string;
-  /** scope is the journal scope: the server, the document and the user. */
-  private scope: string;
   /**
    * user is whom the journal is kept for: a token's sub, '' with no
    * token (open mode). null until start has a token from the provider.
@@ -299,11 +298,15 @@ export class CowriteClient {
     this.base = base;
     this.url = url;
     this.user = typeof opts.token === 'function' ? null : userOf(opts.token ?? '');
-    this.scope = journalScope(base, this.user ?? '');
     this.journal = opts.journal === undefined ? defaultJournal() : opts.journal;
     const locks = opts.locks === undefined ? (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks : opts.locks;
     this.claims = !this.journal ? freeClaims : locks ? lockClaims(locks) : leaseClaims(this.journal);
     this.last = this.computeStatus();
+  }
+
+  /** scope is the journal scope: the server, the document and the user. */
+  private get scope(): string {
+    return journalScope(this.base, this.user ?? '');
   }
 
   /** document is the local document: the server's with the unacknowledged edits on top. */
@@ -418,7 +421,6 @@ export class CowriteClient {
     }
     if (this.drain) {
       this.user = this.drain.user;
-      this.scope = journalScope(this.base, this.user);
       this.s = DocState.fromRecord(this.drain.rec);
       this.claim = this.drain.claim;
       this.connect();
@@ -506,7 +508,6 @@ export class CowriteClient {
         this.token = t;
         this.tokenFresh = true;
         this.user = userOf(t);
-        this.scope = journalScope(this.base, this.user);
         return;
       }
       this.down = true;
@@ -690,10 +691,8 @@ export class CowriteClient {
     this.hold = false;
     this.down = true;
     this.authing = null;
-    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
-    this.refreshTimer = null;
-    for (const t of [this.welcomeTimer, this.holdTimer, this.ackTimer]) if (t !== null) clearTimeout(t);
-    this.welcomeTimer = this.holdTimer = this.ackTimer = null;
+    for (const t of [this.welcomeTimer, this.holdTimer, this.ackTimer, this.refreshTimer]) if (t !== null) clearTimeout(t);
+    this.welcomeTimer = this.holdTimer = this.ackTimer = this.refreshTimer = null;
     // The welcome brings everyone back.
     const s = this.s;
     if (s && s.others.size > 0) {
@@ -1098,14 +1097,10 @@ export class CowriteClient {
   /**
    * persist journals the change just made: at once, so that a page closed
    * right after it keeps it, or, when lagging, within JOURNAL_DELAY.
+   * With nothing to journal, flush counts it saved at once.
    */
   private persist(lagging: boolean): void {
-    const s = this.s;
-    if (!this.journal || !s || !s.loaded) {
-      this.saved = this.version;
-      return;
-    }
-    if (!lagging) this.flush();
+    if (!lagging || !this.journal || !this.s?.loaded) this.flush();
     else if (this.journalTimer === null) this.journalTimer = setTimeout(() => this.flush(), JOURNAL_DELAY);
   }
 
