@@ -7,7 +7,9 @@
 
 import { tokenClaims, tokenExpiry, unsentEdits } from '../client/index.js';
 import { randomId } from '../client/claim.js';
+import { DOC_ID } from '../client/client.js';
 import { PALETTE, cleanName, validColor } from './identity.js';
+import { linkToken } from './link.js';
 import type { Identity } from './identity.js';
 
 const tokenKey = 'cowrite.token';
@@ -18,22 +20,10 @@ export type AuthMode = 'open' | 'token' | 'unknown';
 /** SignInReason says why the sign-in panel is shown. */
 export type SignInReason = 'none' | 'expired' | 'revoked' | 'refused';
 
-/**
- * takeTokenFromLink moves a #token= from the address into storage and
- * removes it from the address (and history entry). It returns whether
- * there was one.
- */
-export function takeTokenFromLink(): boolean {
-  const hash = location.hash.replace(/^#/, '');
-  if (!hash) return false;
-  const params = new URLSearchParams(hash);
-  const token = params.get('token');
-  if (token === null) return false;
-  params.delete('token');
-  const rest = params.toString();
-  history.replaceState(history.state, '', location.pathname + location.search + (rest ? '#' + rest : ''));
-  if (token.trim()) storeToken(token.trim());
-  return true;
+/** takeTokenFromLink moves a #token= from the address (linkToken) into storage. */
+export function takeTokenFromLink(): void {
+  const token = linkToken();
+  if (token) storeToken(token);
 }
 
 /** storedToken returns the token kept for this server, or '' for none. */
@@ -291,8 +281,6 @@ export function roleFor(docs: Record<string, unknown>, id: string): string {
   return role;
 }
 
-const docID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
-
 /**
  * newDocID is the id "New document" asks for with token: '' lets the
  * server pick one (no token, or a token that may edit any id, "*"), else
@@ -313,7 +301,7 @@ export function newDocID(token: string, tail: () => string = randomId): string |
     for (let i = 0; i < 8; i++) {
       const id = prefix + tail().slice(0, 128 - prefix.length);
       // A longer pattern may take some ids of this one back ("team-x*": "view").
-      if (docID.test(id) && canEdit(roleFor(d, id))) return id;
+      if (DOC_ID.test(id) && canEdit(roleFor(d, id))) return id;
     }
   }
   return null;

@@ -10,22 +10,12 @@
 // before the token expires, so that the host can keep it signed in.
 
 import { loadIdentity } from '../editor/identity.js';
+import { linkToken } from '../editor/link.js';
 import { mount } from './mount.js';
 import type { EventName, FrameMessage, TokenReply, TokenRequest } from './types.js';
 
 /** HOST_WAIT is how long the frame waits for its host's TokenReply. */
 const HOST_WAIT = 10_000;
-
-/** fragmentToken takes a #token= out of the frame's address and returns it ('' for none). */
-function fragmentToken(): string {
-  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
-  const token = params.get('token');
-  if (token === null) return '';
-  params.delete('token');
-  const rest = params.toString();
-  history.replaceState(history.state, '', location.pathname + location.search + (rest ? '#' + rest : ''));
-  return token.trim();
-}
 
 /**
  * hostTokens returns a token provider that asks the host page (at origin
@@ -87,7 +77,7 @@ function main(): void {
   const q = new URLSearchParams(location.search);
   const stored = loadIdentity();
   const target = hostOrigin();
-  const token = fragmentToken();
+  const token = linkToken() ?? '';
   const fromHost = q.get('tokens') === 'host' && target !== null;
   const handle = mount(el, {
     server: location.origin,

@@ -1,12 +1,11 @@
 // mount: the embeddable editor, as embed.js (Cowrite.mount), cowrite.mjs
 // (mount) and the iframe (/embed/DOC) offer it.
 
+import { DOC_ID } from '../client/client.js';
 import { Collab } from '../editor/collab.js';
 import type { Status } from '../editor/collab.js';
 import { randomColor, validColor, cleanName } from '../editor/identity.js';
 import type { CowriteHandle, Delta, EventMap, EventName, MountOptions, State, StatusEvent } from './types.js';
-
-const docPattern = /^[A-Za-z0-9_\-][A-Za-z0-9._\-]{0,127}$/;
 
 /** serverBase checks a server URL and returns its origin and path, without a trailing slash. */
 function serverBase(server: string): string {
@@ -50,7 +49,7 @@ export interface InternalMountOptions extends MountOptions {
 /** mount puts a live editor of options.doc into element. */
 export function mount(element: HTMLElement, options: InternalMountOptions): CowriteHandle {
   if (!(element instanceof HTMLElement)) throw new Error('cowrite: mount needs an element');
-  if (!options || typeof options.doc !== 'string' || !docPattern.test(options.doc)) {
+  if (!options || typeof options.doc !== 'string' || !DOC_ID.test(options.doc)) {
     throw new Error('cowrite: doc must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with a dot');
   }
   if (options.token !== undefined && typeof options.token !== 'string' && typeof options.token !== 'function') {
