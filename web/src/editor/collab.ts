@@ -14,6 +14,8 @@ import Delta from 'quill-delta';
 
 import type { Offered, Peer, Selection, Status, TokenProvider } from '../client/index.js';
 import { CowriteClient } from '../client/index.js';
+import { baseLength } from '../client/state.js';
+import { validColor } from './identity.js';
 
 Quill.register('modules/cursors', QuillCursors, true);
 
@@ -88,12 +90,11 @@ export class Collab {
     this.doc = opts.doc;
     this.readOnly = !!opts.readOnly;
     let toolbar: unknown = false;
-    if (opts.toolbar instanceof HTMLElement) toolbar = { container: opts.toolbar };
-    else if (opts.toolbar !== false) toolbar = defaultToolbar;
-    if (toolbar && typeof toolbar === 'object' && 'container' in toolbar) {
+    if (opts.toolbar instanceof HTMLElement) {
       // Quill fills a given container only from markup; build the groups.
-      buildToolbar(opts.toolbar as HTMLElement, defaultToolbar);
-    }
+      buildToolbar(opts.toolbar, defaultToolbar);
+      toolbar = { container: opts.toolbar };
+    } else if (opts.toolbar !== false) toolbar = defaultToolbar;
     this.quill = new Quill(editor, {
       theme: 'snow',
       readOnly: true, // until the document is loaded
@@ -228,7 +229,6 @@ export class Collab {
     );
   }
 
-  /** load shows the client's document in Quill, after the first load or a reset. */
   /**
    * keepFocusWhereItIs stops Quill from taking the focus back when it
    * changes the document while the user is elsewhere (a field of the host
@@ -242,6 +242,7 @@ export class Collab {
     if (sel && sel.rangeCount > 0 && sel.anchorNode && this.quill.root.contains(sel.anchorNode)) sel.removeAllRanges();
   }
 
+  /** load shows the client's document in Quill, after the first load or a reset. */
   private load(why: 'ready' | 'reset', doc: Delta): void {
     const wasLoaded = this.loaded;
     this.keepFocusWhereItIs();
@@ -275,17 +276,6 @@ export class Collab {
 
 export type { Peer, Selection, Status };
 
-/** baseLength is the length of the document a change applies to, as far as it reaches. */
-function baseLength(change: Delta): number {
-  let n = 0;
-  for (const op of change.ops) {
-    if (typeof op.retain === 'number') n += op.retain;
-    else if (op.retain) n += 1; // an embed retain
-    else if (op.delete) n += op.delete;
-  }
-  return n;
-}
-
 function endsWithNewline(d: Delta): boolean {
   const last = d.ops[d.ops.length - 1];
   return !!last && typeof last.insert === 'string' && last.insert.endsWith('\n');
@@ -293,7 +283,7 @@ function endsWithNewline(d: Delta): boolean {
 
 /** safeColor passes a "#rrggbb" colour and replaces anything else with grey. */
 export function safeColor(c: string | undefined): string {
-  return c && /^#[0-9a-fA-F]{6}$/.test(c) ? c : '#6b7380';
+  return validColor(c) ? c : '#6b7380';
 }
 
 /**
@@ -306,18 +296,22 @@ function buildToolbar(container: HTMLElement, spec: ToolbarSpec): void {
     blockquote: 'Quote', code: 'Inline code', 'code-block': 'Code block', link: 'Link', clean: 'Clear formatting',
     'list:ordered': 'Numbered list', 'list:bullet': 'Bulleted list', header: 'Text style',
   };
+  const button = (format: string, label: string, value?: unknown) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'ql-' + format;
+    if (value !== undefined) b.value = String(value);
+    b.setAttribute('aria-label', label);
+    b.title = label;
+    return b;
+  };
   container.replaceChildren();
   for (const group of spec) {
     const span = document.createElement('span');
     span.className = 'ql-formats';
     for (const item of group) {
       if (typeof item === 'string') {
-        const b = document.createElement('button');
-        b.type = 'button';
-        b.className = 'ql-' + item;
-        b.setAttribute('aria-label', labels[item] ?? item);
-        b.title = labels[item] ?? item;
-        span.append(b);
+        span.append(button(item, labels[item] ?? item));
         continue;
       }
       const [format, value] = Object.entries(item)[0];
@@ -333,14 +327,7 @@ function buildToolbar(container: HTMLElement, spec: ToolbarSpec): void {
         }
         span.append(select);
       } else {
-        const b = document.createElement('button');
-        b.type = 'button';
-        b.className = 'ql-' + format;
-        b.value = String(value);
-        const label = labels[`${format}:${String(value)}`] ?? format;
-        b.setAttribute('aria-label', label);
-        b.title = label;
-        span.append(b);
+        span.append(button(format, labels[`${format}:${String(value)}`] ?? format, value));
       }
     }
     container.append(span);
