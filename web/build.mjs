@@ -52,11 +52,16 @@ async function clean() {
   }
 }
 
+// url is the URL of an output file (a metafile's path, relative to web).
+function url(out) {
+  return '/' + path.relative(dist, path.join(web, out)).split(path.sep).join('/');
+}
+
 // outputsOf maps each entry point of a metafile to its output, as a URL.
 function outputsOf(meta) {
   const byEntry = {};
   for (const [out, info] of Object.entries(meta.outputs)) {
-    if (info.entryPoint) byEntry[info.entryPoint] = '/' + path.relative(dist, path.join(web, out)).split(path.sep).join('/');
+    if (info.entryPoint) byEntry[info.entryPoint] = url(out);
   }
   return byEntry;
 }
@@ -83,7 +88,6 @@ async function buildPages() {
   });
   const jsOut = outputsOf(js.metafile);
   const cssOut = outputsOf(css.metafile);
-  const url = (out) => '/' + path.relative(dist, path.join(web, out)).split(path.sep).join('/');
   // The chunks an entry imports, to preload with the page.
   const chunksOf = (entryURL) => {
     const seen = new Set();
