@@ -6,14 +6,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import Delta from 'quill-delta';
-
-import { CowriteClient, MemoryJournal, tokenClaims, tokenExpiry } from '../src/client/index.js';
-import type { ClientOptions, ErrorEvent } from '../src/client/index.js';
+import { MemoryJournal, tokenClaims, tokenExpiry } from '../src/client/index.js';
+import type { ErrorEvent } from '../src/client/index.js';
 import { pendingOf } from '../src/client/state.js';
-import { destroyClients, fakeJWT, FakeLocks, MiniServer, testClient, tick, until } from './fakes.js';
-
-const client = testClient;
+import { destroyClients, fakeJWT, FakeLocks, ins, MiniServer, saved, testClient as client, tick, until } from './fakes.js';
 
 afterEach(destroyClients);
 
@@ -23,8 +19,6 @@ function jwt(exp: number, jti = 'a'): string {
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
-const ins = (at: number, text: string) => new Delta().retain(at).insert(text);
-const saved = (c: CowriteClient) => c.status.state === 'saved';
 const hellos = (s: MiniServer) => s.received.filter((m) => m.t === 'hello');
 
 /** expire ends a connection as the server does at a token's exp. */

@@ -8,10 +8,8 @@ import { afterEach, describe, it } from 'node:test';
 import Delta from 'quill-delta';
 
 import { CowriteClient, installBeforeUnloadGuard } from '../src/client/index.js';
-import type { ClientOptions, ErrorEvent, ResetEvent, Status } from '../src/client/index.js';
-import { destroyClients, MiniServer, testClient, textOf, tick, until } from './fakes.js';
-
-const client = testClient;
+import type { ErrorEvent, ResetEvent, Status } from '../src/client/index.js';
+import { destroyClients, ins, MiniServer, saved, testClient as client, textOf, tick, until } from './fakes.js';
 
 afterEach(destroyClients);
 
@@ -41,10 +39,6 @@ function mirror(c: CowriteClient) {
     },
   };
 }
-
-const ins = (at: number, text: string, attrs?: Record<string, unknown>) => new Delta().retain(at).insert(text, attrs);
-
-const saved = (c: CowriteClient) => c.status.state === 'saved';
 
 describe('CowriteClient', () => {
   it('loads the document, sends an edit and is acknowledged', async () => {

@@ -4,10 +4,11 @@
 // helpers to wait for asynchronous work.
 
 import { decode, encode } from '@msgpack/msgpack';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import Delta from 'quill-delta';
 import type { Op } from 'quill-delta';
 
-import { CowriteClient } from '../src/client/index.js';
+import { CowriteClient, IndexedDBJournal, MemoryJournal } from '../src/client/index.js';
 import type { ClientOptions, Journal } from '../src/client/index.js';
 
 type Msg = Record<string, unknown>;
@@ -292,6 +293,21 @@ export function textOf(d: Delta): string {
   return d.ops.map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('');
 }
 
+/** ins is the edit that inserts text at index at. */
+export function ins(at: number, text: string, attrs?: Record<string, unknown>): Delta {
+  return new Delta().retain(at).insert(text, attrs);
+}
+
+/** saved reports whether c has every edit saved. */
+export function saved(c: CowriteClient): boolean {
+  return c.status.state === 'saved';
+}
+
+/** count is how many times s occurs in text. */
+export function count(text: string, s: string): number {
+  return text.split(s).length - 1;
+}
+
 /**
  * FakeLocks is navigator.locks for the tests: exclusive locks with
  * ifAvailable, shared by every client given the same instance (one
@@ -419,6 +435,18 @@ export interface Profile {
   journal: Journal | null;
   locks: FakeLocks | null;
 }
+
+/** idb is a journal in a new, empty fake IndexedDB, or in factory's. */
+export function idb(factory: IDBFactory = new IDBFactory()): IndexedDBJournal {
+  return new IndexedDBJournal(factory, 'cowrite', IDBKeyRange);
+}
+
+/** profiles are the kinds of browser profile the journal is tested in, by name. */
+export const profiles: [string, () => Profile & { journal: Journal }][] = [
+  ['IndexedDB and Web Locks', () => ({ journal: idb(), locks: new FakeLocks() })],
+  ['IndexedDB and leases', () => ({ journal: idb(), locks: null })],
+  ['memory and Web Locks', () => ({ journal: new MemoryJournal(), locks: new FakeLocks() })],
+];
 
 /** openTab opens a page of document "notes" in profile p. */
 export function openTab(server: MiniServer, p: Profile, opts: Partial<ClientOptions> = {}): CowriteClient {

@@ -4,47 +4,37 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { IDBFactory } from 'fake-indexeddb';
 import Delta from 'quill-delta';
 
-import { CowriteClient, IndexedDBJournal, MemoryJournal } from '../src/client/index.js';
-import type { ClientOptions, Journal, JournalRecord, JournalWrite } from '../src/client/index.js';
+import { CowriteClient, MemoryJournal } from '../src/client/index.js';
+import type { Journal, JournalRecord, JournalWrite } from '../src/client/index.js';
 import { leaseClaims, lockClaims } from '../src/client/claim.js';
 import { DocState } from '../src/client/state.js';
-import { closeTab, destroyClients, FakeLocks, MiniServer, openTab, pageIndexedDB, seeded, textOf, tick, until } from './fakes.js';
+import {
+  closeTab as close, count, destroyClients, FakeLocks, idb, ins, MiniServer, openTab as tab, pageIndexedDB, profiles, saved, seeded,
+  textOf, tick, until,
+} from './fakes.js';
 import type { Profile } from './fakes.js';
-
-/** idb is a journal in a new, empty fake IndexedDB. */
-const idb = (factory: IDBFactory = new IDBFactory()) => new IndexedDBJournal(factory, 'cowrite', IDBKeyRange);
 
 afterEach(destroyClients);
 
-const ins = (at: number, text: string) => new Delta().retain(at).insert(text);
-const saved = (c: CowriteClient) => c.status.state === 'saved';
-
-
-const tab = openTab;
-
-const close = closeTab;
-
-/** count is how many times s occurs in text. */
-function count(text: string, s: string): number {
-  return text.split(s).length - 1;
-}
-
-const profiles: [string, () => Profile][] = [
-  ['IndexedDB and Web Locks', () => ({ journal: idb(), locks: new FakeLocks() })],
-  ['IndexedDB and leases', () => ({ journal: idb(), locks: null })],
-  ['memory and Web Locks', () => ({ journal: new MemoryJournal(), locks: new FakeLocks() })],
-];
+/** SCOPE is the journal scope of the tabs' document (openTab), in open mode. */
+const SCOPE = 'https://cowrite.test notes';
 
 for (const [name, profile] of profiles) {
   describe(`journal (${name})`, () => {
-    it('a page closed offline with unsent edits: the next one shows them offline and delivers them once', async () => {
+    /** firstTab opens a tab of a new server in a new profile, and waits for the document. */
+    const firstTab = async () => {
       const server = new MiniServer();
       const p = profile();
       const a = tab(server, p);
       await a.start();
+      return { server, p, a };
+    };
+
+    it('a page closed offline with unsent edits: the next one shows them offline and delivers them once', async () => {
+      const { server, p, a } = await firstTab();
       a.submit(ins(0, 'saved.\n'));
       await until(() => saved(a));
       server.offline = true;
@@ -69,10 +59,7 @@ for (const [name, profile] of profiles) {
     });
 
     it('an op applied whose ack was lost with the page is not applied again', async () => {
-      const server = new MiniServer();
-      const p = profile();
-      const a = tab(server, p);
-      await a.start();
+      const { server, p, a } = await firstTab();
       server.swallowAcks = true;
       a.submit(ins(0, 'once'));
       await until(() => server.text() === 'once', 'the op applied');
@@ -92,10 +79,7 @@ for (const [name, profile] of profiles) {
     });
 
     it('an op lost on the way before the page closed is sent again, exactly as first sent', async () => {
-      const server = new MiniServer();
-      const p = profile();
-      const a = tab(server, p);
-      await a.start();
+      const { server, p, a } = await firstTab();
       server.blackhole = true;
       a.submit(ins(0, 'lost'));
       await until(() => server.sockets[0].ops().length === 1, 'the op sent');
@@ -116,10 +100,7 @@ for (const [name, profile] of profiles) {
     });
 
     it('a live tab keeps its session: a second tab starts its own', async () => {
-      const server = new MiniServer();
-      const p = profile();
-      const a = tab(server, p);
-      await a.start();
+      const { server, p, a } = await firstTab();
       server.offline = true;
       server.disconnect();
       a.submit(ins(0, 'mine'));
@@ -138,10 +119,7 @@ for (const [name, profile] of profiles) {
     });
 
     it('two tabs opened at once after a close: exactly one delivers the journal', async () => {
-      const server = new MiniServer();
-      const p = profile();
-      const a = tab(server, p);
-      await a.start();
+      const { server, p, a } = await firstTab();
       server.offline = true;
       server.disconnect();
       a.submit(ins(0, 'exactly once'));
@@ -185,14 +163,11 @@ for (const [name, profile] of profiles) {
       assert.equal(count(server.text(), 'two '), 1);
       assert.deepEqual(b.document, server.content);
       // The drained session's record is gone; the carried-on one stays.
-      await until(async_records(p, 1));
+      await until(hasRecords(p, 1));
     });
 
     it('offers journalled edits back when the server now allows only reading', async () => {
-      const server = new MiniServer();
-      const p = profile();
-      const a = tab(server, p);
-      await a.start();
+      const { server, p, a } = await firstTab();
       server.offline = true;
       server.disconnect();
       a.submit(ins(0, 'draft'));
@@ -210,14 +185,11 @@ for (const [name, profile] of profiles) {
     });
 
     it('keeps the in-flight op in the journal before it is sent', async () => {
-      const server = new MiniServer();
-      const p = profile();
-      const a = tab(server, p);
-      await a.start();
+      const { server, p, a } = await firstTab();
       server.manual = true;
       a.submit(ins(0, 'x'));
       await until(() => server.sockets[0].ops().length === 1);
-      const rec = await p.journal!.get('https://cowrite.test notes', a.clientId);
+      const rec = await p.journal.get(SCOPE, a.clientId);
       assert.ok(rec);
       assert.equal(rec.inflight?.seq, 1);
       assert.deepEqual(rec.inflight?.sent, [{ insert: 'x' }]);
@@ -225,8 +197,6 @@ for (const [name, profile] of profiles) {
     });
   });
 }
-
-const SCOPE = 'https://cowrite.test notes';
 
 /** typeEach submits text one character at a time from at, as fast as keys come, and returns where it ended. */
 function typeEach(c: CowriteClient, at: number, text: string): number {
@@ -611,17 +581,18 @@ describe('journal', () => {
   });
 });
 
-function async_records(p: Profile, n: number): () => boolean {
-  let count = -1;
+/** hasRecords is a condition for until: p's journal holds n records of the document (asked again once it answered). */
+function hasRecords(p: Profile, n: number): () => boolean {
+  let held = -1;
   let asked = false;
   return () => {
     if (!asked) {
       asked = true;
-      p.journal!.list('https://cowrite.test notes').then((rs) => {
-        count = rs.length;
+      p.journal!.list(SCOPE).then((rs) => {
+        held = rs.length;
         asked = false;
       });
     }
-    return count === n;
+    return held === n;
   };
 }

@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import Delta from 'quill-delta';
-
-import { CowriteClient, IndexedDBJournal, MemoryJournal, unsentEdits } from '../src/client/index.js';
+import { CowriteClient, unsentEdits } from '../src/client/index.js';
 import type { ClientOptions, Journal } from '../src/client/index.js';
-import { closeTab, destroyClients, fakeJWT, FakeLocks, MiniServer, openTab, textOf, tick, until } from './fakes.js';
+import {
+  closeTab as close, count, destroyClients, fakeJWT, ins, MiniServer, openTab, profiles, saved, textOf, tick, until,
+} from './fakes.js';
 import type { Profile as AnyProfile } from './fakes.js';
 
 /** Profile is a browser profile that keeps a journal. */
@@ -20,8 +19,6 @@ type Profile = AnyProfile & { journal: Journal };
 afterEach(destroyClients);
 
 const server0 = 'https://cowrite.test';
-const ins = (at: number, text: string) => new Delta().retain(at).insert(text);
-const saved = (c: CowriteClient) => c.status.state === 'saved';
 
 /** jwt makes a token that looks like a JWT for sub (its signature is junk: the client does not check it). */
 function jwt(sub: string): string {
@@ -31,12 +28,9 @@ function jwt(sub: string): string {
 const ann = jwt('ann');
 const bob = jwt('bob');
 
-
 function tab(server: MiniServer, p: Profile, opts: Partial<ClientOptions> = {}): CowriteClient {
   return openTab(server, p, { name: 'Someone', ...opts });
 }
-
-const close = closeTab;
 
 /** helloTokens maps each client id the server saw in a hello to the tokens it came with. */
 function helloTokens(server: MiniServer): Map<string, Set<string>> {
@@ -65,14 +59,6 @@ async function annOffline(server: MiniServer, p: Profile): Promise<string> {
   server.offline = false;
   return id;
 }
-
-const count = (text: string, s: string) => text.split(s).length - 1;
-
-const profiles: [string, () => Profile][] = [
-  ['IndexedDB and Web Locks', () => ({ journal: new IndexedDBJournal(new IDBFactory(), 'cowrite', IDBKeyRange), locks: new FakeLocks() })],
-  ['IndexedDB and leases', () => ({ journal: new IndexedDBJournal(new IDBFactory(), 'cowrite', IDBKeyRange), locks: null })],
-  ['memory and Web Locks', () => ({ journal: new MemoryJournal(), locks: new FakeLocks() })],
-];
 
 for (const [name, profile] of profiles) {
   describe(`journal per user (${name})`, () => {
