@@ -2,11 +2,13 @@ package persist_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -380,16 +382,8 @@ func TestStore_ConcurrentAppends(t *testing.T) {
 	}
 	raceMu.Lock()
 	defer raceMu.Unlock()
-	slicesSortByRev(raceOps)
+	slices.SortFunc(raceOps, func(a, b doc.Sequenced) int { return cmp.Compare(a.Rev, b.Rev) })
 	sameOps(t, st.Ops, raceOps)
-}
-
-func slicesSortByRev(ops []doc.Sequenced) {
-	for i := 1; i < len(ops); i++ {
-		for j := i; j > 0 && ops[j].Rev < ops[j-1].Rev; j-- {
-			ops[j], ops[j-1] = ops[j-1], ops[j]
-		}
-	}
 }
 
 func TestStore_TooBig(t *testing.T) {
