@@ -138,11 +138,18 @@ func (s *server) dial(t testing.TB, id string, o client.Options) *client.Client 
 	if o.Name == "" {
 		o.Name = "tester"
 	}
+	return dialClient(t, o)
+}
+
+// dialClient connects a Go client to o.URL and closes it when the test
+// ends.
+func dialClient(t testing.TB, o client.Options) *client.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, o)
 	if err != nil {
-		t.Fatalf("dial %s: %v", id, err)
+		t.Fatalf("dial %s: %v", o.URL, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -351,14 +351,7 @@ func dialVia(t *testing.T, p *proxy, id string, o client.Options) *client.Client
 	if o.MinBackoff == 0 {
 		o.MinBackoff, o.MaxBackoff = 5*time.Millisecond, 50*time.Millisecond
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, o)
-	if err != nil {
-		t.Fatalf("dial %s: %v", id, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return dialClient(t, o)
 }
 
 // tokenWidth is the width of the tokens the chaos test inserts. Every edit
