@@ -58,17 +58,11 @@ type assets struct {
 	files    map[string]*asset
 }
 
-// Stable URLs: host pages and bundlers refer to these by name, so they are
-// revalidated (ETag) on every use. Everything under /assets/ has a content
-// hash in its name and is cached for a year.
-var stableFiles = map[string]string{
-	"embed.js":      "/embed.js",
-	"embed.css":     "/embed.css",
-	"cowrite.mjs":   "/cowrite.mjs",
-	"cowrite.d.ts":  "/cowrite.d.ts",
-	"cowrite.d.mts": "/cowrite.d.mts",
-	"sw.js":         "/sw.js",
-}
+// Stable files, served at "/" and their name: host pages and bundlers
+// refer to these by name, so they are revalidated (ETag) on every use.
+// Everything under /assets/ has a content hash in its name and is cached
+// for a year.
+var stableFiles = []string{"embed.js", "embed.css", "cowrite.mjs", "cowrite.d.ts", "cowrite.d.mts", "sw.js"}
 
 // loadAssets reads the build's outputs from fsys (the dist directory).
 // A missing manifest means "not built" and is not an error; a manifest
@@ -82,12 +76,12 @@ func loadAssets(fsys fs.FS) (*assets, error) {
 	if err := json.Unmarshal(raw, &a.manifest); err != nil {
 		return nil, fmt.Errorf("read %s: %w", manifestFile, err)
 	}
-	for name, url := range stableFiles {
+	for _, name := range stableFiles {
 		body, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("built assets incomplete: %w", err)
 		}
-		a.files[url] = newAsset(name, body, "no-cache")
+		a.files["/"+name] = newAsset(name, body, "no-cache")
 	}
 	hashed, err := fs.ReadDir(fsys, "assets")
 	if err != nil {

@@ -86,8 +86,8 @@ func (srv *Server) routePagesFrom(r chi.Router, fsys fs.FS) {
 	get("/embed-demo", p.page("demo", p.plain))
 	get("/favicon.svg", p.favicon)
 	get("/favicon.ico", p.favicon)
-	for _, url := range stableFiles {
-		get(url, p.asset)
+	for _, name := range stableFiles {
+		get("/"+name, p.asset)
 	}
 	get("/assets/*", p.asset)
 }
