@@ -279,7 +279,7 @@ func (p *Peer) hello(h *Hello) {
 		p.closeWith(CodeShuttingDown, "server shutting down", CloseGoingAway)
 		return
 	}
-	mem := &member{peer: p, conn: p.conn, hello: *h, access: access, user: user}
+	mem := &member{peer: p, hello: *h, access: access, user: user}
 	p.mu.Lock()
 	if p.state == gone {
 		// The connection closed while we were joining.

@@ -54,7 +54,6 @@ type submitResult struct {
 // goroutine touches a member after the join.
 type member struct {
 	peer   *Peer
-	conn   Conn
 	hello  Hello
 	access string
 	user   string // the token's user id; "" in open mode
@@ -221,7 +220,7 @@ func (r *room) run() {
 			}
 			r.snapshot()
 			for _, mem := range r.members {
-				mem.conn.Close(CloseGoingAway, "server shutting down")
+				mem.peer.conn.Close(CloseGoingAway, "server shutting down")
 			}
 			return
 		}
@@ -309,7 +308,7 @@ func (r *room) handle(batch []event) bool {
 				return false
 			}
 			for _, mem := range r.members {
-				mem.conn.Close(CloseNotFound, "document deleted")
+				mem.peer.conn.Close(CloseNotFound, "document deleted")
 			}
 			r.members = map[string]*member{}
 			r.err = doc.ErrNotFound
@@ -501,7 +500,7 @@ func (r *room) fail(err error) {
 		}
 	}
 	for _, mem := range r.members {
-		mem.conn.Close(CloseInternal, "document closed after a store failure")
+		mem.peer.conn.Close(CloseInternal, "document closed after a store failure")
 	}
 	r.members = map[string]*member{}
 }
@@ -526,11 +525,11 @@ func (r *room) send(mem *member, frame []byte) {
 	if frame == nil {
 		return
 	}
-	switch err := mem.conn.Send(frame); {
+	switch err := mem.peer.conn.Send(frame); {
 	case errors.Is(err, ErrSlow):
 		r.log.Info().Str("client", mem.hello.Client).Msg("slow consumer disconnected")
 		r.m.cfg.Metrics.SlowConsumer()
-		mem.conn.Close(CloseTooSlow, "too slow to read; reconnect and catch up")
+		mem.peer.conn.Close(CloseTooSlow, "too slow to read; reconnect and catch up")
 		r.leave(mem)
 	case err != nil:
 		r.leave(mem)
@@ -550,7 +549,7 @@ func (r *room) join(mem *member) {
 		// The same tab reconnected before its old connection was noticed
 		// gone: the new one takes over without a leave.
 		delete(r.members, h.Client)
-		old.conn.Close(CloseNormal, "replaced by a newer connection")
+		old.peer.conn.Close(CloseNormal, "replaced by a newer connection")
 		if old.access == AccessEdit && mem.access != AccessEdit {
 			// The newcomer will not be shown: take the old one away.
 			frame := encode(&Leave{Client: h.Client})
