@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { newDocID, roleFor } from '../src/editor/signin.js';
+import { fakeJWT } from './fakes.js';
 
 function jwt(docs: unknown): string {
-  const b64url = (v: unknown) => btoa(JSON.stringify(v)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  return `${b64url({ alg: 'HS256' })}.${b64url({ sub: 'ann', exp: 2_000_000_000, docs })}.c2ln`;
+  return fakeJWT({ sub: 'ann', exp: 2_000_000_000, docs });
 }
 
 const tail = () => 'R4nd0m_tail-0123456789';
