@@ -50,6 +50,7 @@ export function loadIdentity(): Identity | null {
   }
 }
 
+/** saveIdentity remembers id for the next page. */
 export function saveIdentity(id: Identity): void {
   try {
     localStorage.setItem(storageKey, JSON.stringify(id));

@@ -35,6 +35,7 @@ export function storedToken(): string {
   }
 }
 
+/** storeToken keeps token as this server's sign-in. */
 export function storeToken(token: string): void {
   try {
     localStorage.setItem(tokenKey, token);
