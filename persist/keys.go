@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -99,28 +100,18 @@ func describeKey(key []byte) string {
 	case prefixRevoked:
 		return "revocation " + strconv.Quote(string(key[1:]))
 	case prefixRecords:
-		rest := key[1:]
-		for i, c := range rest {
-			if c != 0 {
-				continue
-			}
-			id, tail := string(rest[:i]), rest[i+1:]
-			if len(tail) == 0 {
-				break
-			}
-			switch tail[0] {
-			case kindClient:
-				return fmt.Sprintf("client %s/%s", strconv.Quote(id), strconv.Quote(string(tail[1:])))
-			case kindOp, kindSnapshot:
-				name := "op"
-				if tail[0] == kindSnapshot {
-					name = "snapshot"
-				}
-				if len(tail) == 9 {
-					return fmt.Sprintf("%s %s@%d", name, strconv.Quote(id), binary.BigEndian.Uint64(tail[1:]))
-				}
-			}
+		i := bytes.IndexByte(key, 0)
+		if i < 0 || i+1 == len(key) {
 			break
+		}
+		id, tail := strconv.Quote(string(key[1:i])), key[i+1:]
+		switch {
+		case tail[0] == kindClient:
+			return fmt.Sprintf("client %s/%s", id, strconv.Quote(string(tail[1:])))
+		case tail[0] == kindOp && len(tail) == 9:
+			return fmt.Sprintf("op %s@%d", id, binary.BigEndian.Uint64(tail[1:]))
+		case tail[0] == kindSnapshot && len(tail) == 9:
+			return fmt.Sprintf("snapshot %s@%d", id, binary.BigEndian.Uint64(tail[1:]))
 		}
 	}
 	return fmt.Sprintf("key %q", key)
