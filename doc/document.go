@@ -80,8 +80,8 @@ func New(epoch string, opts Options) *Document {
 }
 
 // Restore returns a document at revision rev with the given content, as
-// read from a snapshot. Replay the ops after it and set the client states
-// kept beside it.
+// read from a snapshot, and no client states; Load also replays the ops
+// after the snapshot and sets the client states kept beside it.
 func Restore(epoch string, rev Rev, content ot.Delta, opts Options) (*Document, error) {
 	if rev < 0 {
 		return nil, fmt.Errorf("restore at revision %d: %w", rev, ErrHistory)
@@ -113,17 +113,11 @@ func (d *Document) Snapshot() ot.Delta { return d.content.Delta() }
 // Text returns the content as plain text, embeds left out.
 func (d *Document) Text() string { return d.content.Text() }
 
-// Content returns the document's content. The caller must not change it.
-func (d *Document) Content() *Content { return d.content }
-
 // Client returns what the document remembers of a client.
 func (d *Document) Client(id string) (ClientState, bool) {
 	cs, ok := d.clients[id]
 	return cs, ok
 }
-
-// SetClient records a client's state, as read from durable dedupe records.
-func (d *Document) SetClient(id string, cs ClientState) { d.clients[id] = cs }
 
 // Oldest returns the lowest base revision that Submit accepts without older
 // ops: ops after it are all in the window.
