@@ -110,8 +110,6 @@ func join(ctx context.Context, wsURL, id, client string) (*conn, error) {
 type typist struct {
 	r    *run
 	g    *group
-	idx  int
-	id   string
 	ws   *websocket.Conn
 	ring *ring
 	done chan struct{} // closed when read returns
@@ -133,9 +131,9 @@ type typist struct {
 	err        error // why read ended, when not at the end of the run
 }
 
-func newTypist(r *run, g *group, idx int, c *conn, seed uint64) (*typist, error) {
+func newTypist(r *run, g *group, idx int, c *conn, seed uint64) *typist {
 	t := &typist{
-		r: r, g: g, idx: idx, id: clientID(g, idx), ws: c.ws, ring: g.rings[idx],
+		r: r, g: g, ws: c.ws, ring: g.rings[idx],
 		done: make(chan struct{}),
 		rng:  rand.New(rand.NewPCG(seed, uint64(idx))),
 		rev:  c.welcome.Rev,
@@ -146,7 +144,7 @@ func newTypist(r *run, g *group, idx int, c *conn, seed uint64) (*typist, error)
 	for _, op := range c.welcome.Ops {
 		t.length += op.Delta.ChangeLength()
 	}
-	return t, nil
+	return t
 }
 
 func clientID(g *group, idx int) string { return fmt.Sprintf("%s-c%d", g.id, idx) }
@@ -167,7 +165,7 @@ func (t *typist) send() {
 	t.seq++
 	frame, err := session.Encode(&session.Submit{Seq: t.seq, Base: t.rev, Delta: d})
 	if err != nil {
-		t.fail(err)
+		t.fail()
 		return
 	}
 	t.sentAt = t.r.now()
@@ -175,15 +173,15 @@ func (t *typist) send() {
 	t.inflight = true
 	t.ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	if err := t.ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
-		t.fail(err)
+		t.fail()
 	}
 }
 
-// fail closes the socket, which ends read. Called with mu held.
-func (t *typist) fail(err error) {
+// fail closes the socket, which ends read, and read reports the closed
+// socket. Called with mu held.
+func (t *typist) fail() {
 	t.stopped = true
 	t.ws.Close()
-	_ = err // read reports the closed socket
 }
 
 // stop stops typing after the op in flight.

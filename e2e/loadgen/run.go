@@ -247,12 +247,7 @@ func (r *run) joinTypists(ctx context.Context, prefix string, seed uint64) ([]*t
 		if err != nil {
 			return err
 		}
-		t, err := newTypist(r, g, idx, c, seed)
-		if err != nil {
-			c.ws.Close()
-			return err
-		}
-		typists[i] = t
+		typists[i] = newTypist(r, g, idx, c, seed)
 		return nil
 	})
 	if err != nil {
