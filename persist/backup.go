@@ -404,7 +404,7 @@ func (s *Store) restore(ctx context.Context, r io.Reader, progress func(done, to
 			if err != nil {
 				return corrupt(metaKey(f.ID), err)
 			}
-			cur = &restoreDoc{meta: m}
+			cur = &restoreDoc{meta: m, nextOp: 1}
 		case "r":
 			if err := cur.add(s, f.Suffix, f.Value); err != nil {
 				return err
@@ -489,9 +489,6 @@ func (d *restoreDoc) add(s *Store, suffix, value []byte) error {
 		if !ok {
 			return corrupt(key, errors.New("malformed key"))
 		}
-		if d.nextOp == 0 {
-			d.nextOp = 1
-		}
 		if rev != d.nextOp {
 			return corruptf("op %q@%d is missing", id, d.nextOp)
 		}
@@ -561,8 +558,8 @@ func (s *Store) restoreChunk(ctx context.Context, d *restoreDoc) error {
 // and writes its metadata with a new epoch.
 func (s *Store) restoreDoc(ctx context.Context, d *restoreDoc) error {
 	id := d.meta.ID
-	if want := d.meta.Rev + 1; max(d.nextOp, 1) != want {
-		return corruptf("op %q@%d is missing", id, max(d.nextOp, 1))
+	if d.nextOp != d.meta.Rev+1 {
+		return corruptf("op %q@%d is missing", id, d.nextOp)
 	}
 	if !d.snap0 {
 		return corruptf("no snapshot of %q at revision 0", id)
