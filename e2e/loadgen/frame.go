@@ -4,7 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"unicode/utf8"
+
+	"github.com/cowrite/cowrite/ot"
 )
 
 // A lean reader for the two frames a typist receives all the time: ack and
@@ -272,7 +273,7 @@ func (r *mpReader) opsChange() (int, bool) {
 				if !ok {
 					return 0, false
 				}
-				change += utf16Len(s)
+				change += ot.UTF16Len(string(s)) // the server sends valid UTF-8
 			case "delete":
 				d, ok := r.int()
 				if !ok || d < 0 || d > math.MaxInt32 {
@@ -287,19 +288,6 @@ func (r *mpReader) opsChange() (int, bool) {
 		}
 	}
 	return change, true
-}
-
-func utf16Len(s []byte) int {
-	n := 0
-	for len(s) > 0 {
-		c, size := utf8.DecodeRune(s)
-		s = s[size:]
-		n++
-		if c >= 0x10000 {
-			n++
-		}
-	}
-	return n
 }
 
 // skip skips one value, nested at most 32 deep.
