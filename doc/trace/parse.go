@@ -49,14 +49,7 @@ func (p *parser) eat(c byte) error {
 // object reads an object, calling field for each key with the parser at
 // its value.
 func (p *parser) object(field func(key string) error) error {
-	if err := p.eat('{'); err != nil {
-		return err
-	}
-	if p.ws() == '}' {
-		p.i++
-		return nil
-	}
-	for {
+	return p.list('{', '}', func() error {
 		key, err := p.str()
 		if err != nil {
 			return err
@@ -64,42 +57,35 @@ func (p *parser) object(field func(key string) error) error {
 		if err := p.eat(':'); err != nil {
 			return err
 		}
-		if err := field(key); err != nil {
-			return err
-		}
-		switch p.ws() {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return nil
-		default:
-			return p.fail("want , or }")
-		}
-	}
+		return field(key)
+	})
 }
 
 // array reads an array, calling elem with the parser at each element.
-func (p *parser) array(elem func() error) error {
-	if err := p.eat('['); err != nil {
+func (p *parser) array(elem func() error) error { return p.list('[', ']', elem) }
+
+// list reads the comma-separated items of an object or an array, from
+// open to end, calling item at each.
+func (p *parser) list(open, end byte, item func() error) error {
+	if err := p.eat(open); err != nil {
 		return err
 	}
-	if p.ws() == ']' {
+	if p.ws() == end {
 		p.i++
 		return nil
 	}
 	for {
-		if err := elem(); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
 		switch p.ws() {
 		case ',':
 			p.i++
-		case ']':
+		case end:
 			p.i++
 			return nil
 		default:
-			return p.fail("want , or ]")
+			return p.fail(fmt.Sprintf("want , or %c", end))
 		}
 	}
 }
