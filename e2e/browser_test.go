@@ -504,14 +504,9 @@ func screenshotDir(t *testing.T) string {
 // newline every Quill document has.
 func createDoc(t *testing.T, base, id, title, text string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"id": id, "title": title, "text": text + "\n"})
-	resp, err := http.Post(base+"/v1/docs", "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create %s: HTTP %d", id, resp.StatusCode)
+	r := fetch(t, "", http.MethodPost, base+"/v1/docs", map[string]any{"id": id, "title": title, "text": text + "\n"})
+	if r.status != http.StatusCreated {
+		t.Fatalf("create %s: HTTP %d", id, r.status)
 	}
 }
 

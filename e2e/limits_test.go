@@ -19,20 +19,6 @@ import (
 	"github.com/cowrite/cowrite/web"
 )
 
-// expectError reads until an error arrives, skipping others' messages.
-func expectError(t *testing.T, r *raw) *session.Error {
-	t.Helper()
-	for {
-		switch m := r.read().(type) {
-		case *session.Error:
-			return m
-		case *session.Presence, *session.Leave, *session.Remote:
-		default:
-			t.Fatalf("got %T %+v, want an error", m, m)
-		}
-	}
-}
-
 // TestBadInput_TooLargeDelta sends deltas over the op-count and
 // inserted-bytes limits: each is refused with too_large, the connection
 // stays open, and the document is unchanged.
@@ -48,11 +34,11 @@ func TestBadInput_TooLargeDelta(t *testing.T) {
 		many.Ops = append(many.Ops, ot.Op{Insert: "x", Attributes: map[string]any{"n": float64(i)}})
 	}
 	r.send(&session.Submit{Seq: 2, Base: ack.Rev, Delta: many})
-	if e := expectError(t, r); e.Code != session.CodeTooLarge || e.Seq != 2 {
+	if e := expect[session.Error](r); e.Code != session.CodeTooLarge || e.Seq != 2 {
 		t.Fatalf("11 ops: got %+v, want too_large for seq 2", e)
 	}
 	r.send(&session.Submit{Seq: 2, Base: ack.Rev, Delta: ins(0, strings.Repeat("y", 101))})
-	if e := expectError(t, r); e.Code != session.CodeTooLarge || e.Seq != 2 {
+	if e := expect[session.Error](r); e.Code != session.CodeTooLarge || e.Seq != 2 {
 		t.Fatalf("101 bytes: got %+v, want too_large for seq 2", e)
 	}
 	// Still open, and within the limits it still edits.
@@ -73,7 +59,7 @@ func TestBadInput_TooLargeDocument(t *testing.T) {
 	r.send(&session.Submit{Seq: 1, Base: w.Rev, Delta: ins(0, strings.Repeat("a", 49))})
 	ack := expect[session.Ack](r)
 	r.send(&session.Submit{Seq: 2, Base: ack.Rev, Delta: ins(0, "bb")})
-	if e := expectError(t, r); e.Code != session.CodeTooLarge || e.Seq != 2 {
+	if e := expect[session.Error](r); e.Code != session.CodeTooLarge || e.Seq != 2 {
 		t.Fatalf("got %+v, want too_large for seq 2", e)
 	}
 	if content, rev := s.content(t, id); content.Text() != strings.Repeat("a", 49) || rev != ack.Rev {
