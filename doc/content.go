@@ -326,7 +326,7 @@ func (o *opBuilder) leaf(l *node, u0, u1 int) {
 			return
 		}
 		if e > u0 {
-			if r.style != nil && r.style.embed != nil {
+			if r.isEmbed() {
 				o.flush()
 				o.ops = append(o.ops, ot.Op{Embed: r.style.embed, Attributes: r.style.attrs})
 			} else {
