@@ -13,7 +13,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/cowrite/cowrite/ot"
 	"github.com/cowrite/cowrite/session"
 	"github.com/cowrite/cowrite/session/auth"
 )
@@ -72,19 +71,13 @@ func mint(t testing.TB, sub, name string, docs map[string]any, mod func(*auth.Cl
 	return s
 }
 
-func insertText(s string) ot.Delta {
-	var d ot.Delta
-	d.Insert(s, nil)
-	return d
-}
-
 // TestAuth_Hello checks that a hello without a good token is refused with
 // 4001, and that a good token without access to the document gets the
 // same answer as a missing document.
 func TestAuth_Hello(t *testing.T) {
 	s := startAuthServer(t)
 	owner, _ := s.rawJoin(t, "secret-plan", session.Hello{Client: "owner", Rev: -1, Token: mint(t, "owner", "Owner", map[string]any{"secret-plan": "admin"}, nil)})
-	owner.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("hidden")})
+	owner.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "hidden")})
 	expect[session.Ack](owner)
 
 	alg := func(m jwt.SigningMethod, key any) string {
@@ -169,7 +162,7 @@ func TestAuth_ViewOnly(t *testing.T) {
 	if w.Access != session.AccessEdit {
 		t.Fatalf("editor's access %q", w.Access)
 	}
-	editor.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("hello")})
+	editor.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "hello")})
 	expect[session.Ack](editor)
 
 	viewer, vw := s.rawJoin(t, "readme", session.Hello{Client: "viewer", Rev: -1, Token: mint(t, "vi", "Vi", map[string]any{"read*": "view", "readme-2": "edit"}, nil)})
@@ -179,7 +172,7 @@ func TestAuth_ViewOnly(t *testing.T) {
 	if len(vw.Presence) != 1 || vw.Presence[0].Client != "editor" {
 		t.Fatalf("viewer's welcome presence %+v", vw.Presence)
 	}
-	viewer.send(&session.Submit{Seq: 1, Base: 1, Delta: insertText("defaced ")})
+	viewer.send(&session.Submit{Seq: 1, Base: 1, Delta: ins(0, "defaced ")})
 	if e := expect[session.Error](viewer); e.Code != session.CodeReadOnly || e.Seq != 1 {
 		t.Fatalf("viewer's op: %+v", e)
 	}
@@ -189,7 +182,7 @@ func TestAuth_ViewOnly(t *testing.T) {
 	}
 	// The viewer is still connected, and sees the editor's ops. The
 	// editor reads everything: nothing about the viewer may come.
-	editor.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText(">")})
+	editor.send(&session.Submit{Seq: 2, Base: 1, Delta: ins(0, ">")})
 	for {
 		m := editor.read()
 		if _, ok := m.(*session.Ack); ok {
@@ -234,7 +227,7 @@ func TestAuth_IdentityFromToken(t *testing.T) {
 	if p.Client != "ann" || p.Name != "Ann" || p.Color != "#112233" {
 		t.Fatalf("presence %+v, want Ann #112233 from the token", p)
 	}
-	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("x")})
+	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "x")})
 	expect[session.Ack](ann)
 	op := expect[session.Remote](watcher)
 	if op.Author != "Ann" {
@@ -251,7 +244,7 @@ func TestAuth_IdentityFromToken(t *testing.T) {
 	if code, errs := thief.closed(); code != session.CloseUnauthorized || len(errs) != 1 || errs[0].Code != session.CodeUnauthorized {
 		t.Fatalf("takeover by another user: close %d, errors %+v", code, errs)
 	}
-	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText("y")})
+	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: ins(0, "y")})
 	if a := expect[session.Ack](ann); a.Seq != 2 {
 		t.Fatalf("ann's ack %+v", a)
 	}

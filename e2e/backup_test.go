@@ -97,7 +97,7 @@ func writeHistory(t *testing.T, base, token string) {
 		{"insert": "a link", "attributes": {"link": "https://example.com/"}},
 		{"insert": {"image": "https://example.com/cat.png"}, "attributes": {"alt": "cat"}},
 		{"insert": "\n"}]`)
-	docs := map[string]ot.Delta{"rich": rich, "plain": insertText("plain text\n")}
+	docs := map[string]ot.Delta{"rich": rich, "plain": ins(0, "plain text\n")}
 	for _, id := range []string{"rich", "plain"} {
 		if r := fetch(t, token, http.MethodPost, base+"/v1/docs", map[string]any{"id": id, "title": id + " title", "content": docs[id]}); r.status != http.StatusCreated {
 			t.Fatalf("create %s: %d %s", id, r.status, r.body)
@@ -380,7 +380,7 @@ func TestBinaryBackup_incomplete(t *testing.T) {
 	// A real backup, of a store with one document.
 	ctx := context.Background()
 	store := openDataDir(t, t.TempDir())
-	if err := store.Import(ctx, "notes", "notes", insertText(strings.Repeat("some notes\n", 500))); err != nil {
+	if err := store.Import(ctx, "notes", "notes", ins(0, strings.Repeat("some notes\n", 500))); err != nil {
 		t.Fatal(err)
 	}
 	var whole bytes.Buffer

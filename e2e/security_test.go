@@ -70,7 +70,7 @@ func TestSecurity_ClientIDBelongsToItsUser(t *testing.T) {
 	if p := expect[session.Presence](mal); p.Client != "ann-tab" {
 		t.Fatalf("mal saw presence %+v", p)
 	}
-	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("ann's line")})
+	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "ann's line")})
 	expect[session.Ack](ann)
 	ann.ws.Close()
 	expect[session.Leave](mal)
@@ -94,7 +94,7 @@ func TestSecurity_ClientIDBelongsToItsUser(t *testing.T) {
 	if w.Seq != 1 || w.Rev != 1 || len(w.Ops) != 0 {
 		t.Fatalf("ann's welcome %+v, want seq 1 at rev 1 with nothing to catch up", w)
 	}
-	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText("more ")})
+	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: ins(0, "more ")})
 	if a := expect[session.Ack](ann); a.Seq != 2 || a.Rev != 2 {
 		t.Fatalf("ann's ack %+v", a)
 	}
@@ -209,7 +209,7 @@ func TestSecurity_RESTAuthenticatesBeforeReading(t *testing.T) {
 // frames up to --max-frame are read.
 func TestSecurity_SmallFramesBeforeHello(t *testing.T) {
 	s := startServer(t, "", serverOpts{})
-	big, err := session.Encode(&session.Submit{Seq: 1, Base: 0, Delta: insertText(strings.Repeat("x", 100<<10))})
+	big, err := session.Encode(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, strings.Repeat("x", 100<<10))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestSecurity_ClientIDOwnerSurvivesRestart(t *testing.T) {
 	edit := map[string]any{"notes": "edit"}
 	annTok, malTok := mint(t, "ann", "Ann", edit, nil), mint(t, "mal", "Mal", edit, nil)
 	ann, w := s.rawJoin(t, "notes", session.Hello{Client: "ann-tab", Rev: -1, Token: annTok})
-	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("ann's line")})
+	ann.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "ann's line")})
 	expect[session.Ack](ann)
 	ann.ws.Close()
 	s.stop()
@@ -260,7 +260,7 @@ func TestSecurity_ClientIDOwnerSurvivesRestart(t *testing.T) {
 	if w.Seq != 1 {
 		t.Fatalf("ann's welcome after a restart: seq %d, want 1", w.Seq)
 	}
-	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText("more ")})
+	ann.send(&session.Submit{Seq: 2, Base: 1, Delta: ins(0, "more ")})
 	expect[session.Ack](ann)
 	// A REST op without a client id is nobody's, and still goes through.
 	must(t, s.callAs(t, malTok, "POST", "/v1/docs/notes/ops", map[string]any{"rev": 2,

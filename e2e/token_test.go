@@ -34,7 +34,7 @@ func TestToken_Expiry(t *testing.T) {
 	tok := mint(t, "ann", "Ann", map[string]any{"notes": "edit"}, expiresIn(2*time.Second))
 	start := time.Now()
 	r, _ := s.rawJoin(t, "notes", session.Hello{Client: "ann-1", Rev: -1, Token: tok})
-	r.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("before expiry")})
+	r.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "before expiry")})
 	expect[session.Ack](r)
 	code, errs := r.closed()
 	if code != session.CloseTokenExpired || len(errs) != 1 || errs[0].Code != session.CodeTokenExpired {
@@ -68,7 +68,7 @@ func TestToken_Refresh(t *testing.T) {
 		t.Errorf("authed exp %d, want about %d", a.Exp, want)
 	}
 	time.Sleep(2500 * time.Millisecond) // past the first token's exp
-	r.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("still here")})
+	r.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "still here")})
 	expect[session.Ack](r)
 
 	tests := []struct {
@@ -152,7 +152,7 @@ func TestToken_Revoke(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("ann's sockets closed %v after the revocation", d)
 	}
-	bob.send(&session.Submit{Seq: 1, Base: 0, Delta: insertText("bob carries on")})
+	bob.send(&session.Submit{Seq: 1, Base: 0, Delta: ins(0, "bob carries on")})
 	expect[session.Ack](bob)
 
 	// The revoked token is refused everywhere; a newer one gets in.
@@ -180,7 +180,7 @@ func TestToken_Revoke(t *testing.T) {
 	if code, _ := bob2.closed(); code != session.CloseRevoked {
 		t.Fatalf("bob's second session: close %d, want %d", code, session.CloseRevoked)
 	}
-	bob.send(&session.Submit{Seq: 2, Base: 1, Delta: insertText("!")})
+	bob.send(&session.Submit{Seq: 2, Base: 1, Delta: ins(0, "!")})
 	expect[session.Ack](bob)
 	bob.ws.Close()
 
