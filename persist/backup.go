@@ -235,10 +235,9 @@ func (fw *frameWriter) write(f *backupFrame) error {
 	return err
 }
 
-// frameReader reads backup frames, and checks what Restore and
-// VerifyBackup both require of their order: documents in id order, each
-// record after its document's frame (and no revocation between them), and
-// an end frame whose counts are those of the frames read.
+// frameReader reads backup frames, and checks (count) what Restore and
+// VerifyBackup both require of them: their order and kinds, the end
+// frame's counts, nothing after it, and each revocation readable.
 type frameReader struct {
 	r   *bufio.Reader
 	buf []byte
@@ -310,23 +309,37 @@ func (fr *frameReader) readFull(b []byte) error {
 	return err
 }
 
-// count checks and counts a frame of kind d, r, v or e: documents in id
-// order, each record after its document's frame, the end frame's counts
-// those of the frames read.
+// count checks and counts a frame: documents in id order before any
+// revocation, each record after its document's frame, revocations only in
+// version 2, the end frame's counts those of the frames read and nothing
+// after it. Any other kind is an error.
 func (fr *frameReader) count(f *backupFrame) error {
+	outOfPlace := fmt.Errorf("%w: frame kind %q out of place at byte %d", ErrBackupFormat, f.Kind, fr.n)
 	switch f.Kind {
 	case "d":
+		if fr.sum.Revoked > 0 {
+			return outOfPlace
+		}
 		if !validID(f.ID) || (fr.sum.Docs > 0 && f.ID <= fr.lastID) {
 			return fmt.Errorf("%w: document id %q out of place", ErrBackupFormat, f.ID)
 		}
 		fr.lastID, fr.inDoc = f.ID, true
 		fr.sum.Docs++
 	case "r":
+		if fr.sum.Revoked > 0 {
+			return outOfPlace
+		}
 		if !fr.inDoc || f.ID != fr.lastID {
 			return fmt.Errorf("%w: record of %q outside its document", ErrBackupFormat, f.ID)
 		}
 		fr.sum.Records++
 	case "v":
+		if fr.sum.Version < 2 {
+			return outOfPlace
+		}
+		if _, err := decodeRevocation(revokedKeyOf(f), f.Value); err != nil {
+			return err
+		}
 		fr.inDoc = false
 		fr.sum.Revoked++
 	case "e":
@@ -334,9 +347,20 @@ func (fr *frameReader) count(f *backupFrame) error {
 			return fmt.Errorf("%w: end says %d documents, %d records and %d revocations, read %d, %d and %d",
 				ErrBackupFormat, f.Docs, f.Records, f.Revoked, fr.sum.Docs, fr.sum.Records, fr.sum.Revoked)
 		}
+		if _, err := fr.r.Peek(1); !errors.Is(err, io.EOF) {
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: bytes after the end frame", ErrBackupFormat)
+		}
+	default:
+		return outOfPlace
 	}
 	return nil
 }
+
+// revokedKeyOf is the store key of a revocation frame.
+func revokedKeyOf(f *backupFrame) []byte { return append([]byte{prefixRevoked}, f.Suffix...) }
 
 // frames returns how many doc, record and revocation frames were read.
 func (fr *frameReader) frames() int64 { return fr.sum.Docs + fr.sum.Records + fr.sum.Revoked }
@@ -418,11 +442,7 @@ func (s *Store) restore(ctx context.Context, r io.Reader, progress func(done, to
 				progress(fr.frames(), -1)
 			}
 		case "v":
-			key := append([]byte{prefixRevoked}, f.Suffix...)
-			if _, err := decodeRevocation(key, f.Value); err != nil {
-				return err
-			}
-			revoked = append(revoked, entry{key: key, value: f.Value})
+			revoked = append(revoked, entry{key: revokedKeyOf(f), value: f.Value})
 		case "e":
 			if err := flush(); err != nil {
 				return err
@@ -432,8 +452,6 @@ func (s *Store) restore(ctx context.Context, r io.Reader, progress func(done, to
 			}
 			progress(fr.frames(), fr.frames())
 			return nil
-		default:
-			return fmt.Errorf("%w: unknown frame kind %q", ErrBackupFormat, f.Kind)
 		}
 	}
 }
@@ -595,8 +613,8 @@ type BackupSummary struct {
 // with an error wrapping ErrBackupFormat unless it is whole: the header of
 // a version Restore reads, every frame intact (its checksum) and in its
 // place, the counts of the end frame equal to what came before it, and
-// nothing after that. It does not decode the records themselves: Restore
-// checks each as it writes it. A backup that passes was not truncated or
+// nothing after that, and each revocation readable. It does not decode
+// the documents' records: Restore checks each as it writes it. A backup that passes was not truncated or
 // damaged on its way from Backup.
 func VerifyBackup(r io.Reader) (BackupSummary, error) {
 	fr, err := openBackup(r)
@@ -608,25 +626,11 @@ func VerifyBackup(r io.Reader) (BackupSummary, error) {
 		if err != nil {
 			return fr.sum, err
 		}
-		switch {
-		case (f.Kind == "d" || f.Kind == "r") && fr.sum.Revoked == 0:
-		case f.Kind == "v" && fr.sum.Version >= 2:
-		case f.Kind == "e":
-		default:
-			return fr.sum, fmt.Errorf("%w: frame kind %q out of place at byte %d", ErrBackupFormat, f.Kind, fr.n)
-		}
 		if err := fr.count(f); err != nil {
 			return fr.sum, err
 		}
-		if f.Kind != "e" {
-			continue
+		if f.Kind == "e" {
+			return fr.sum, nil
 		}
-		if _, err := fr.r.Peek(1); !errors.Is(err, io.EOF) {
-			if err != nil {
-				return fr.sum, err
-			}
-			return fr.sum, fmt.Errorf("%w: bytes after the end frame", ErrBackupFormat)
-		}
-		return fr.sum, nil
 	}
 }

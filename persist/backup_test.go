@@ -182,6 +182,9 @@ func TestStore_BackupRestore(t *testing.T) {
 		if _, err := persist.VerifyBackup(bytes.NewReader(b)); !errors.Is(err, persist.ErrBackupFormat) {
 			t.Errorf("verify with a byte after the end: %v, want ErrBackupFormat", err)
 		}
+		if err := open(t, t.TempDir()).Restore(ctx, bytes.NewReader(b), nil); !errors.Is(err, persist.ErrBackupFormat) {
+			t.Errorf("restore with a byte after the end: %v, want ErrBackupFormat", err)
+		}
 	})
 }
 
