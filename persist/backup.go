@@ -320,7 +320,7 @@ func (fr *frameReader) count(f *backupFrame) error {
 		if fr.sum.Revoked > 0 {
 			return outOfPlace
 		}
-		if !validID(f.ID) || (fr.sum.Docs > 0 && f.ID <= fr.lastID) {
+		if !doc.ValidID(f.ID) || (fr.sum.Docs > 0 && f.ID <= fr.lastID) {
 			return fmt.Errorf("%w: document id %q out of place", ErrBackupFormat, f.ID)
 		}
 		fr.lastID, fr.inDoc = f.ID, true

@@ -36,7 +36,7 @@ type deletion struct {
 // doc.ErrNotFound when there is no such document. A corrupt document can
 // be deleted.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return fmt.Errorf("delete %q: %w", id, ErrInvalidID)
 	}
 	s.delMu.Lock()

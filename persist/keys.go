@@ -25,30 +25,9 @@ const (
 	kindRevokedSession = 's' // after prefixRevoked: the session id (jti)
 )
 
-// maxIDLen is the longest document id.
-const maxIDLen = 128
-
 // maxClientLen is the longest client id a record may carry. Client ids are
 // random tokens; the limit keeps keys far below Badger's.
 const maxClientLen = 1024
-
-// validID reports whether id is a document id: 1 to 128 characters of
-// A-Z a-z 0-9 . _ -, not starting with a dot. Such an id never contains
-// 0x00, the separator that ends it inside record keys.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > maxIDLen || id[0] == '.' {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 func metaKey(id string) []byte { return append([]byte{prefixMeta}, id...) }
 

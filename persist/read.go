@@ -16,7 +16,7 @@ import (
 // with doc.ErrNotFound, or doc.ErrCorrupt when records cannot be read or do
 // not fit together.
 func (s *Store) Load(ctx context.Context, id string) (doc.Stored, error) {
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return doc.Stored{}, fmt.Errorf("load %q: %w", id, ErrInvalidID)
 	}
 	var st doc.Stored
@@ -51,7 +51,7 @@ func (s *Store) Load(ctx context.Context, id string) (doc.Stored, error) {
 // past its last revision, and doc.ErrCorrupt when one of the ops is missing
 // or unreadable.
 func (s *Store) Ops(ctx context.Context, id string, from, to doc.Rev) ([]doc.Sequenced, error) {
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return nil, fmt.Errorf("ops %q: %w", id, ErrInvalidID)
 	}
 	if from < 0 || to < from {
@@ -79,7 +79,7 @@ func (s *Store) Ops(ctx context.Context, id string, from, to doc.Rev) ([]doc.Seq
 // or below rev with the ops after it applied. It fails with doc.ErrNotFound
 // when the document does not exist or rev is not one of its revisions.
 func (s *Store) At(ctx context.Context, id string, rev doc.Rev) (ot.Delta, error) {
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return ot.Delta{}, fmt.Errorf("content %q@%d: %w", id, rev, ErrInvalidID)
 	}
 	var content ot.Delta
@@ -116,7 +116,7 @@ func (s *Store) At(ctx context.Context, id string, rev doc.Rev) (ot.Delta, error
 // Meta returns document id's metadata. It fails with doc.ErrNotFound or
 // doc.ErrCorrupt.
 func (s *Store) Meta(ctx context.Context, id string) (doc.Meta, error) {
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return doc.Meta{}, fmt.Errorf("meta %q: %w", id, ErrInvalidID)
 	}
 	var m doc.Meta

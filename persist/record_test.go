@@ -215,8 +215,8 @@ func TestKeys(t *testing.T) {
 		"a": true, "A.b_c-9": true, ".hidden": false, "": false, "a b": false, "a\x00b": false, "é": false,
 		string(bytes.Repeat([]byte{'x'}, 128)): true, string(bytes.Repeat([]byte{'x'}, 129)): false,
 	} {
-		if validID(id) != want {
-			t.Errorf("validID(%q) = %v", id, !want)
+		if doc.ValidID(id) != want {
+			t.Errorf("doc.ValidID(%q) = %v", id, !want)
 		}
 	}
 }

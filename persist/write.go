@@ -18,7 +18,7 @@ import (
 // waits for a deletion of the id that is under way.
 func (s *Store) Create(ctx context.Context, meta doc.Meta, initial ot.Delta) error {
 	id := meta.ID
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return fmt.Errorf("create %q: %w", id, ErrInvalidID)
 	}
 	switch {
@@ -84,7 +84,7 @@ func (s *Store) Create(ctx context.Context, meta doc.Meta, initial ot.Delta) err
 // returns ctx's error and writes nothing; after that, it reports the
 // write's true outcome.
 func (s *Store) Append(ctx context.Context, id string, prev doc.Rev, ops []doc.Sequenced) error {
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return fmt.Errorf("append %q: %w", id, ErrInvalidID)
 	}
 	if prev < 0 {
@@ -193,7 +193,7 @@ func (s *Store) Append(ctx context.Context, id string, prev doc.Rev, ops []doc.S
 // one of its revisions. Loading then starts from the newest snapshot. It
 // fails with doc.ErrNotFound when the document does not exist.
 func (s *Store) SaveSnapshot(ctx context.Context, id string, rev doc.Rev, content ot.Delta) error {
-	if !validID(id) {
+	if !doc.ValidID(id) {
 		return fmt.Errorf("save snapshot %q@%d: %w", id, rev, ErrInvalidID)
 	}
 	if !content.IsDocument() {

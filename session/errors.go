@@ -2,7 +2,8 @@ package session
 
 import (
 	"errors"
-	"regexp"
+
+	"github.com/cowrite/cowrite/doc"
 )
 
 // ErrShutdown reports a call made after the manager began to close.
@@ -33,9 +34,5 @@ var ErrBadClient = errors.New("session: client id must be 1 to 64 characters of 
 // holds in the document; it was not applied.
 var ErrClientInUse = errors.New("session: client id in use by another user")
 
-// docID is the pattern of document ids: 1 to 128 characters of A-Z a-z 0-9
-// . _ -, not starting with a dot.
-var docID = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
-
-// ValidDocID reports whether id is a valid document id.
-func ValidDocID(id string) bool { return docID.MatchString(id) }
+// ValidDocID reports whether id is a valid document id (doc.ValidID).
+func ValidDocID(id string) bool { return doc.ValidID(id) }
