@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"testing"
 
@@ -73,7 +74,7 @@ func fuzzDecode(f *testing.F, server bool) {
 func FuzzEncode(f *testing.F) {
 	f.Add("héllo 👋", "bold", 1.5, uint64(1), int64(0), "tab-1", "Ann", "#aabbcc", 3, 2)
 	f.Add("", "", 0.0, uint64(0), int64(-1), "", "", "", -1, 0)
-	f.Add("\xff", "k\x00", -0.0, uint64(1<<53), int64(1<<53), "a b", "é", "#GGGGGG", 0, -5)
+	f.Add("\xff", "k\x00", math.Copysign(0, -1), uint64(1<<53), int64(1<<53), "a b", "é", "#GGGGGG", 0, -5)
 	f.Fuzz(func(t *testing.T, text, key string, num float64, seq uint64, rev int64,
 		client, name, color string, index, length int) {
 		delta := ot.New(ot.Op{Retain: index, Attributes: ot.Attributes{key: num}}, ot.Op{Insert: text}, ot.Op{Delete: length})
