@@ -300,6 +300,15 @@ func (c *Client) flush() {
 	}
 }
 
+// end closes the client for good and tells OnEvent; c.mu is held, and
+// released.
+func (c *Client) end() {
+	c.status = Closed
+	s := Closed
+	c.emit(Event{Status: &s})
+	c.flush()
+}
+
 func (c *Client) emit(e Event) {
 	if c.opts.OnEvent != nil {
 		c.events = append(c.events, e)
@@ -380,10 +389,7 @@ func (c *Client) run() {
 			c.setAside(fmt.Errorf("%w: the edit is larger than the server accepts", ErrRejected))
 		}
 		if c.ctx.Err() != nil || permanent(err) {
-			c.status = Closed
-			s := Closed
-			c.emit(Event{Status: &s})
-			c.flush()
+			c.end()
 			return
 		}
 		c.setStatus()
@@ -403,8 +409,7 @@ func (c *Client) run() {
 		case <-time.After(delay):
 		case <-c.ctx.Done():
 			c.mu.Lock()
-			c.status = Closed
-			c.flush()
+			c.end()
 			return
 		}
 	}
