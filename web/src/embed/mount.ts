@@ -55,7 +55,7 @@ export function mount(element: HTMLElement, options: InternalMountOptions): Cowr
   if (options.token !== undefined && typeof options.token !== 'string' && typeof options.token !== 'function') {
     throw new Error('cowrite: token must be a string or a function that returns one');
   }
-  const server = serverBase(options.server ?? options.defaultServer ?? location.origin);
+  const server = serverBase(options.server || options.defaultServer || location.origin); // "" is missing too
   if (options.css !== false) ensureStyles(server);
 
   const name = cleanName(options.user?.name ?? '') || 'Guest';
